@@ -1,0 +1,242 @@
+"""The training engine, shared by the command line (gvae.train) and the app's Train page.
+
+`Trainer` owns everything a run needs (model, optimizer, temperature schedule, RNG,
+history) and advances one optimizer step at a time, so a caller can stop it between any
+two steps, save it, and resume it later with nothing lost.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from gvae.checkpoint import atomic_torch_save, save_model
+from gvae.config import ModelConfig, TrainConfig
+from gvae.data import binarize, load_mnist
+from gvae.errors import CheckpointError, NonFiniteLossError
+from gvae.model import CategoricalVAE
+from gvae.schedule import TemperatureSchedule
+
+STATE_FORMAT = "gvae-training-state"
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' -> cuda, then mps, then cpu; anything else is taken as given."""
+    if name != "auto":
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} was asked for, but CUDA is not available here")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device {name!r} was asked for, but MPS is not available here")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class StepMetrics:
+    step: int  # optimizer steps done so far, counting this one
+    epoch: int  # epoch this step belongs to, from 0
+    loss: float  # negative ELBO of the batch, nats per image
+    reconstruction: float
+    kl: float
+    tau: float
+    lr: float
+    steps_per_s: float  # smoothed throughput
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Trainer:
+    """One training run of a CategoricalVAE. Not thread-safe: drive it from one thread,
+    and use `stop_event` (a threading.Event) to ask it to stop from another."""
+
+    def __init__(
+        self,
+        config: TrainConfig | None = None,
+        images: torch.Tensor | None = None,
+        model_config: ModelConfig | None = None,
+        data_dir=None,
+    ):
+        self.config = config or TrainConfig()
+        self.device = pick_device(self.config.device)
+        if images is None:
+            images, _ = load_mnist("train", data_dir, limit=self.config.train_size)
+        elif self.config.train_size is not None:
+            images = images[: self.config.train_size]
+        if images.ndim != 2 or len(images) == 0:
+            raise ValueError(
+                f"images must be a non-empty (n, pixels) tensor, got {tuple(images.shape)}"
+            )
+        self.images = images.to(self.device)  # (n, D) grey levels in [0, 1]
+
+        torch.manual_seed(self.config.seed)  # weight initialization
+        self.model = CategoricalVAE(model_config or ModelConfig()).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+        c = self.config
+        self.schedule = TemperatureSchedule(c.tau0, c.tau_min, c.anneal_rate, c.anneal_every)
+        # One generator for all training noise (binarization, Gumbel draws), saved with
+        # the state so a resumed run draws exactly what an uninterrupted one would.
+        self.generator = torch.Generator(self.device).manual_seed(c.seed)
+        self.step = 0
+        self.history: list[dict] = []
+        self.stop_event = threading.Event()
+        self.elapsed_s = 0.0  # time spent inside train_step, summed over sessions
+        self._permutation: tuple[int, torch.Tensor] | None = None
+        self._steps_per_s = 0.0
+
+    # -- the plan of the run ---------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.images) // self.config.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        total = self.config.epochs * self.steps_per_epoch
+        return min(total, self.config.max_steps) if self.config.max_steps else total
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.total_steps
+
+    def lr_at(self, step: int) -> float:
+        c = self.config
+        if c.lr_schedule == "constant":
+            return c.lr
+        progress = min(1.0, step / max(1, self.total_steps))  # cosine (Loshchilov & Hutter 2017)
+        return c.lr_min + 0.5 * (c.lr - c.lr_min) * (1 + math.cos(math.pi * progress))
+
+    def _batch(self, step: int) -> torch.Tensor:
+        """Grey-level batch for `step`. Each epoch's order is a function of (seed, epoch),
+        so resuming mid-epoch continues the same order."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        if self._permutation is None or self._permutation[0] != epoch:
+            g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            self._permutation = (epoch, torch.randperm(len(self.images), generator=g))
+        b = min(self.config.batch_size, len(self.images))
+        index = self._permutation[1][position * b : (position + 1) * b]
+        return self.images[index.to(self.device)]
+
+    # -- one step --------------------------------------------------------------------
+    def train_step(self) -> StepMetrics:
+        start = time.perf_counter()
+        self.model.train()
+        tau, lr = self.schedule(self.step), self.lr_at(self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x = binarize(self._batch(self.step), self.generator)  # (B, D), dynamic binarization
+        terms = self.model.loss(x, tau, self.config.estimator, self.generator)
+        if not torch.isfinite(terms.loss):
+            raise NonFiniteLossError(
+                f"non-finite loss ({terms.loss.item()}) at step {self.step}; "
+                "the model keeps its last good weights. Try a lower lr or a higher tau_min."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), float("inf"))
+        if not torch.isfinite(grad_norm):
+            self.optimizer.zero_grad(set_to_none=True)
+            raise NonFiniteLossError(
+                f"non-finite gradient at step {self.step}; the model keeps its last good "
+                "weights. Try a lower lr or a higher tau_min."
+            )
+        self.optimizer.step()
+
+        epoch = self.step // self.steps_per_epoch
+        self.step += 1
+        dt = time.perf_counter() - start
+        self.elapsed_s += dt
+        rate = 1.0 / max(dt, 1e-9)
+        self._steps_per_s = rate if self._steps_per_s == 0 else 0.9 * self._steps_per_s + 0.1 * rate
+        metrics = StepMetrics(
+            step=self.step,
+            epoch=epoch,
+            loss=terms.loss.item(),
+            reconstruction=terms.reconstruction.item(),
+            kl=terms.kl.item(),
+            tau=tau,
+            lr=lr,
+            steps_per_s=self._steps_per_s,
+        )
+        self.history.append(metrics.to_dict())
+        return metrics
+
+    def steps(self) -> Iterator[StepMetrics]:
+        """Yield one StepMetrics per step until the run is done or stop_event is set."""
+        while not self.done and not self.stop_event.is_set():
+            yield self.train_step()
+
+    def run(self) -> None:
+        for _ in self.steps():
+            pass
+
+    # -- saving and resuming ---------------------------------------------------------
+    def card(self) -> dict:
+        """The training recipe and where the run got to, for a model card."""
+        last = self.history[-1] if self.history else {}
+        return {
+            "model_config": self.model.config.to_dict(),
+            "train_config": self.config.to_dict(),
+            "seed": self.config.seed,
+            "steps": self.step,
+            "epochs_completed": self.step / self.steps_per_epoch,
+            "train_images": len(self.images),
+            "train_seconds": round(self.elapsed_s, 1),
+            "final_train_metrics": {k: last[k] for k in ("loss", "reconstruction", "kl", "tau")}
+            if last
+            else {},
+            "torch_version": str(torch.__version__),  # a str subclass: plain str for weights_only
+            "device": str(self.device),
+        }
+
+    def save_model(self, path, card: dict | None = None) -> Path:
+        return save_model(self.model, path, card={**self.card(), **(card or {})})
+
+    def state_dict(self) -> dict:
+        return {
+            "format": STATE_FORMAT,
+            "model_config": self.model.config.to_dict(),
+            "train_config": self.config.to_dict(),
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state().cpu(),
+            "step": self.step,
+            "elapsed_s": self.elapsed_s,
+            "history": self.history,
+        }
+
+    def save_state(self, path) -> Path:
+        return atomic_torch_save(self.state_dict(), path)
+
+    @classmethod
+    def from_state(cls, state: dict, images=None, data_dir=None, **overrides) -> Trainer:
+        """Rebuild a run from state_dict(); `overrides` may change e.g. epochs."""
+        config = TrainConfig.from_dict({**state["train_config"], **overrides})
+        trainer = cls(config, images, ModelConfig.from_dict(state["model_config"]), data_dir)
+        trainer.model.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.generator.set_state(state["generator"])
+        trainer.step = state["step"]
+        trainer.elapsed_s = state["elapsed_s"]
+        trainer.history = list(state["history"])
+        return trainer
+
+    @classmethod
+    def load_state(cls, path, images=None, data_dir=None, **overrides) -> Trainer:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:
+            raise CheckpointError(path, f"cannot read training state: {error}") from None
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise CheckpointError(path, f"not a gvae training state (format={STATE_FORMAT!r})")
+        return cls.from_state(state, images, data_dir, **overrides)

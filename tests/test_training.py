@@ -1,0 +1,156 @@
+"""The training engine and the CLIs on real MNIST from ../shared/data (never downloaded)."""
+
+import json
+
+import pytest
+import torch
+
+import gvae
+from gvae import MissingDataError, NonFiniteLossError, TrainConfig, Trainer, load_mnist
+from gvae import evaluate as evaluate_cli
+from gvae import train as train_cli
+
+pytestmark = pytest.mark.usefixtures("data_dir")
+
+
+@pytest.fixture(scope="module")
+def images():
+    x, _ = load_mnist("train", limit=2000)
+    return x
+
+
+def test_mnist_loads_as_in_memory_tensors(data_dir):
+    x, y = load_mnist("test", data_dir, limit=100)
+    assert x.shape == (100, 784) and x.dtype == torch.float32
+    assert x.min() >= 0 and x.max() <= 1 and 0 < x.mean() < 0.5
+    assert y[:5].tolist() == [7, 2, 1, 0, 4]  # the test set's famous first digits
+
+
+def test_fixed_test_set_is_binary_and_reproducible(data_dir):
+    a, _ = gvae.fixed_test_set(data_dir, limit=200)
+    b, _ = gvae.fixed_test_set(data_dir, limit=200)
+    assert torch.equal(a, b)
+    assert set(a.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_missing_data_says_where_the_files_go(tmp_path):
+    with pytest.raises(MissingDataError) as info:
+        load_mnist("train", tmp_path / "empty", download=False)
+    message = str(info.value)
+    assert str((tmp_path / "empty" / "MNIST" / "raw").resolve()) in message
+    assert "train-images-idx3-ubyte" in message and "GVAE_DATA_DIR" in message
+
+
+def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    def offline(self):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(MNIST, "download", offline)
+    with pytest.raises(MissingDataError, match="network is unreachable"):
+        load_mnist("train", tmp_path / "offline")
+
+
+def test_training_smoke_loss_falls(images):
+    trainer = Trainer(TrainConfig(epochs=100, max_steps=300, batch_size=100, seed=0), images=images)
+    losses = [m.loss for m in trainer.steps()]
+    assert len(losses) == 300 and trainer.done
+    first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
+    # Measured: ~360 nats over the first 20 steps, ~190 over the last 20. A margin of
+    # 120 nats leaves room for noise and still fails for a model that does not learn.
+    assert first - last > 120, (first, last)
+    m = trainer.history[-1]
+    assert set(m) == {"step", "epoch", "loss", "reconstruction", "kl", "tau", "lr", "steps_per_s"}
+
+
+@pytest.mark.parametrize("estimator", gvae.ESTIMATORS)
+def test_every_estimator_trains(images, estimator):
+    trainer = Trainer(TrainConfig(max_steps=60, estimator=estimator), images=images)
+    losses = [m.loss for m in trainer.steps()]
+    assert sum(losses[-10:]) / 10 < sum(losses[:10]) / 10 - 50
+
+
+def test_stop_and_resume_lose_nothing(images, tmp_path):
+    config = TrainConfig(
+        epochs=5, max_steps=40, batch_size=50, anneal_every=5, anneal_rate=0.01, seed=3
+    )
+    straight = Trainer(config, images=images)
+    straight.run()
+
+    interrupted = Trainer(config, images=images)
+    for m in interrupted.steps():
+        if m.step == 17:
+            interrupted.stop_event.set()
+    assert interrupted.step == 17
+    interrupted.save_state(tmp_path / "run.state")
+    resumed = Trainer.load_state(tmp_path / "run.state", images=images)
+    assert resumed.step == 17 and len(resumed.history) == 17
+    resumed.run()
+
+    assert resumed.step == straight.step == 40
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(straight.history, resumed.history):
+        assert {k: v for k, v in a.items() if k != "steps_per_s"} == pytest.approx(
+            {k: v for k, v in b.items() if k != "steps_per_s"}
+        )
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_state(images, monkeypatch):
+    trainer = Trainer(TrainConfig(max_steps=50), images=images)
+    for _ in range(5):
+        trainer.train_step()
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    real_loss = trainer.model.loss
+
+    def poisoned(*args, **kwargs):
+        terms = real_loss(*args, **kwargs)
+        return terms._replace(loss=terms.loss * float("nan"))
+
+    monkeypatch.setattr(trainer.model, "loss", poisoned)
+    with pytest.raises(NonFiniteLossError, match="step 5"):
+        trainer.train_step()
+    assert trainer.step == 5 and len(trainer.history) == 5
+    for a, b in zip(before, trainer.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_cli_trains_saves_and_the_evaluator_scores_it(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    args = ["--epochs", "1", "--max-steps", "30", "--train-size", "600", "--no-progress"]
+    assert train_cli.main([*args, "--out", str(out)]) == 0
+    model = gvae.load_model(out)
+    assert model.card["steps"] == 30 and model.card["command"].startswith("python -m gvae.train")
+    capsys.readouterr()
+    assert (
+        evaluate_cli.main([str(out), "--limit", "50", "--iw-samples", "20", "--no-progress"]) == 0
+    )
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["iw_nll"] <= metrics["neg_elbo"] and metrics["n_images"] == 50
+
+
+def test_cli_ctrl_c_saves_and_resume_continues(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "m.pt"
+    real_step = Trainer.train_step
+
+    def interrupt_at_12(self):
+        if self.step == 12:
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupt_at_12)
+    args = ["--epochs", "1", "--max-steps", "20", "--train-size", "600", "--no-progress"]
+    assert train_cli.main([*args, "--out", str(out)]) == 130
+    assert "interrupted at step 12" in capsys.readouterr().err
+    assert gvae.load_model(out).card["interrupted"] is True
+    monkeypatch.setattr(Trainer, "train_step", real_step)
+    state = train_cli.state_path_for(out)
+    assert train_cli.main([*args, "--out", str(out), "--resume", str(state)]) == 0
+    assert gvae.load_model(out).card["steps"] == 20
+
+
+def test_cli_rejects_an_impossible_hyperparameter(tmp_path, capsys):
+    assert train_cli.main(["--out", str(tmp_path / "m.pt"), "--tau-min", "5"]) == 2
+    assert "tau_min" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
