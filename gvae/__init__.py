@@ -20,7 +20,6 @@ from gvae.data import binarize, fixed_test_set, load_mnist, resolve_data_dir
 from gvae.elbo import LossTerms, bernoulli_nll, kl_to_uniform, negative_elbo
 from gvae.errors import CheckpointError, GvaeError, MissingDataError, NonFiniteLossError
 from gvae.gumbel import ESTIMATORS, gumbel_softmax, one_hot_argmax, sample_gumbel
-from gvae.metrics import evaluate
 from gvae.model import CategoricalVAE
 from gvae.schedule import TemperatureSchedule
 from gvae.trainer import StepMetrics, Trainer, pick_device
@@ -43,7 +42,6 @@ __all__ = [
     "WeightsEntry",
     "bernoulli_nll",
     "binarize",
-    "evaluate",
     "fixed_test_set",
     "gumbel_softmax",
     "kl_to_uniform",

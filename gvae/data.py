@@ -81,8 +81,10 @@ def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> 
     """One Bernoulli draw per pixel: binary data for a Bernoulli likelihood.
 
     Drawn afresh for every training batch (dynamic binarization), which regularizes.
+    `U < p` is Bernoulli(p) and about twice as fast as torch.bernoulli on CPU.
     """
-    return torch.bernoulli(images, generator=generator)
+    u = torch.rand(images.shape, generator=generator, dtype=images.dtype, device=images.device)
+    return (u < images).to(images.dtype)
 
 
 def fixed_test_set(data_dir=None, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,7 +93,7 @@ def fixed_test_set(data_dir=None, limit: int | None = None) -> tuple[torch.Tenso
     """
     images, labels = load_mnist("test", data_dir)
     generator = torch.Generator().manual_seed(TEST_BINARIZATION_SEED)
-    binary = binarize(images, generator)
+    binary = torch.bernoulli(images, generator=generator)  # the protocol's exact call
     if limit is not None:
         binary, labels = binary[:limit], labels[:limit]
     return binary, labels

@@ -10,6 +10,7 @@ import torch
 import gvae
 from gvae import CategoricalVAE, ModelConfig, TemperatureSchedule, TrainConfig
 from gvae.elbo import kl_to_uniform, negative_elbo
+from gvae.metrics import evaluate
 
 
 def test_import_gvae_does_not_import_streamlit():
@@ -133,6 +134,6 @@ def test_iw_bound_is_tighter_than_the_elbo():
     torch.manual_seed(0)
     model = CategoricalVAE(ModelConfig(latent_dim=4, categorical_dim=3, hidden=(32,)))
     x = torch.bernoulli(torch.rand(50, 784))
-    m = gvae.evaluate(model, x, iw_samples=200)
+    m = evaluate(model, x, iw_samples=200)
     assert m["iw_nll"] <= m["neg_elbo"]
     assert m["n_images"] == 50 and m["iw_samples"] == 200

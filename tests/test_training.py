@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import gvae
+import gvae.evaluate as evaluate_cli
+import gvae.train as train_cli
 from gvae import MissingDataError, NonFiniteLossError, TrainConfig, Trainer, load_mnist
-from gvae import evaluate as evaluate_cli
-from gvae import train as train_cli
 
 pytestmark = pytest.mark.usefixtures("data_dir")
 
@@ -118,7 +118,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_state(images, monkeypatch
 
 def test_cli_trains_saves_and_the_evaluator_scores_it(tmp_path, capsys):
     out = tmp_path / "m.pt"
-    args = ["--epochs", "1", "--max-steps", "30", "--train-size", "600", "--no-progress"]
+    args = ["--epochs", "5", "--max-steps", "30", "--train-size", "600", "--no-progress"]
     assert train_cli.main([*args, "--out", str(out)]) == 0
     model = gvae.load_model(out)
     assert model.card["steps"] == 30 and model.card["command"].startswith("python -m gvae.train")
@@ -140,7 +140,7 @@ def test_cli_ctrl_c_saves_and_resume_continues(tmp_path, monkeypatch, capsys):
         return real_step(self)
 
     monkeypatch.setattr(Trainer, "train_step", interrupt_at_12)
-    args = ["--epochs", "1", "--max-steps", "20", "--train-size", "600", "--no-progress"]
+    args = ["--epochs", "5", "--max-steps", "20", "--train-size", "600", "--no-progress"]
     assert train_cli.main([*args, "--out", str(out)]) == 130
     assert "interrupted at step 12" in capsys.readouterr().err
     assert gvae.load_model(out).card["interrupted"] is True
