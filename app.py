@@ -2,6 +2,22 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="gvae", page_icon="🎲", layout="wide")
-st.title("gvae — a categorical VAE")
-st.write("20 latent variables × 10 categories, trained with the Gumbel-Softmax trick.")
+from pages.common import TALK_KEY, model_selector
+
+st.set_page_config(
+    page_title="gvae — categorical VAE", page_icon=":material/casino:", layout="wide"
+)
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/latent_editor.py", title="Latent editor", icon=":material/tune:"),
+    st.Page("pages/playground.py", title="Gumbel playground", icon=":material/casino:"),
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    model_selector()
+    st.toggle("Presentation mode", key=TALK_KEY, help="Bigger images, explanations hidden")
+
+page.run()

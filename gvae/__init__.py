@@ -14,6 +14,7 @@ from gvae.checkpoint import (
     load_card,
     load_model,
     save_model,
+    user_weights_dir,
 )
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import binarize, fixed_test_set, load_mnist, resolve_data_dir
@@ -55,4 +56,5 @@ __all__ = [
     "resolve_data_dir",
     "sample_gumbel",
     "save_model",
+    "user_weights_dir",
 ]

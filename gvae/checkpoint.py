@@ -23,6 +23,12 @@ FORMAT = "gvae-checkpoint"
 VERSION = 1
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"  # beside the package
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "gvae-default.pt"
+WEIGHTS_DIR_ENV = "GVAE_WEIGHTS_DIR"  # where the app lists and saves models (tests use a temp dir)
+
+
+def user_weights_dir() -> Path:
+    """The folder the app lists models from and saves to: $GVAE_WEIGHTS_DIR or weights/."""
+    return Path(os.environ.get(WEIGHTS_DIR_ENV) or WEIGHTS_DIR)
 
 
 def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
@@ -129,7 +135,8 @@ class WeightsEntry:
 
 
 def list_weights(folder: str | os.PathLike | None = None) -> list[WeightsEntry]:
-    """Every *.pt in the folder, the default first, with its card or its load error.
+    """Every *.pt in the folder and the shipped default, the default first, each with its
+    card or its load error.
 
     A bad file is reported in its entry, never raised, so one broken file in weights/
     cannot take the app down.
@@ -143,5 +150,9 @@ def list_weights(folder: str | os.PathLike | None = None) -> list[WeightsEntry]:
             entries.append(WeightsEntry(path.stem, path, payload.get("card", {})))
         except CheckpointError as error:
             entries.append(WeightsEntry(path.stem, path, error=error.problem))
+    if folder.resolve() != WEIGHTS_DIR.resolve() and DEFAULT_WEIGHTS.exists():
+        entries += [
+            e for e in list_weights(WEIGHTS_DIR) if e.path.resolve() == DEFAULT_WEIGHTS.resolve()
+        ]
     entries.sort(key=lambda e: (e.path.resolve() != DEFAULT_WEIGHTS.resolve(), e.name))
     return entries

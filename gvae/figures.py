@@ -1,0 +1,329 @@
+"""Plotly figure builders: plain data in, go.Figure out. Pages only lay them out."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+
+from gvae.gumbel import ESTIMATORS
+
+COLORS = {
+    "loss": "#4c78a8",
+    "reconstruction": "#f58518",
+    "kl": "#54a24b",
+    "tau": "#b279a2",
+    "pi": "#9d9d9d",
+    "soft": "#4c78a8",
+    "hard": "#e45756",
+    "gumbel": "#4c78a8",
+    "st-gumbel": "#e45756",
+    "reinmax": "#54a24b",
+}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        **kwargs,
+    )
+    return fig
+
+
+def smooth(values, weight: float) -> np.ndarray:
+    """Exponential moving average (TensorBoard's smoothing), debiased at the start."""
+    values = np.asarray(values, dtype=np.float64)
+    if weight <= 0 or len(values) == 0:
+        return values
+    out, average = np.empty_like(values), 0.0
+    for i, v in enumerate(values):
+        average = weight * average + (1 - weight) * v
+        out[i] = average / (1 - weight ** (i + 1))
+    return out
+
+
+def thin(history: list[dict], max_points: int = 2000) -> list[dict]:
+    """At most max_points rows, evenly spaced, the last row always kept."""
+    if len(history) <= max_points:
+        return history
+    stride = -(-len(history) // max_points)
+    return history[::stride] + ([history[-1]] if (len(history) - 1) % stride else [])
+
+
+def loss_figure(history: list[dict], smoothing: float = 0.0) -> go.Figure:
+    """Total loss, reconstruction and KL (nats per image) against step."""
+    fig = go.Figure()
+    step = [h["step"] for h in history]
+    for key, name in (
+        ("loss", "total (−ELBO)"),
+        ("reconstruction", "reconstruction"),
+        ("kl", "KL"),
+    ):
+        values = smooth([h[key] for h in history], smoothing)
+        fig.add_scatter(x=step, y=values, mode="lines", name=name, line=dict(color=COLORS[key]))
+    return _layout(fig, "Loss (nats per image)", xaxis_title="step", yaxis_title="nats")
+
+
+def tau_figure(history: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[h["step"] for h in history],
+        y=[h["tau"] for h in history],
+        mode="lines",
+        name="τ",
+        line=dict(color=COLORS["tau"], shape="hv"),
+    )
+    return _layout(fig, "Temperature τ", height=240, xaxis_title="step", yaxis_title="τ")
+
+
+def sample_bars(labels, probs, soft, hard, tau: float) -> go.Figure:
+    """π, the soft sample softmax((log π + g)/τ) and the hard argmax, side by side."""
+    fig = go.Figure()
+    fig.add_bar(
+        x=list(labels), y=list(probs), name="π (class probabilities)", marker_color=COLORS["pi"]
+    )
+    fig.add_bar(
+        x=list(labels),
+        y=list(soft),
+        name=f"soft sample, τ = {tau:.3g}",
+        marker_color=COLORS["soft"],
+    )
+    fig.add_bar(
+        x=list(labels), y=list(hard), name="hard sample (argmax)", marker_color=COLORS["hard"]
+    )
+    return _layout(
+        fig, "One Gumbel draw, fixed while τ moves", barmode="group", yaxis_range=[0, 1.05]
+    )
+
+
+def sharpening_animation(labels, probs, soft_by_tau: dict[float, np.ndarray]) -> go.Figure:
+    """Plotly frames of the soft sample from high τ to low τ; plays in the browser."""
+    taus = list(soft_by_tau)
+    labels = list(labels)
+
+    def bars(tau):
+        return [
+            go.Bar(x=labels, y=list(probs), name="π", marker_color=COLORS["pi"]),
+            go.Bar(
+                x=labels, y=list(soft_by_tau[tau]), name="soft sample", marker_color=COLORS["soft"]
+            ),
+        ]
+
+    frames = [go.Frame(data=bars(t), name=f"{t:.3g}") for t in taus]
+    steps = [
+        dict(
+            method="animate",
+            label=f"{t:.3g}",
+            args=[[f"{t:.3g}"], dict(mode="immediate", frame=dict(duration=0))],
+        )
+        for t in taus
+    ]
+    fig = go.Figure(data=bars(taus[0]), frames=frames)
+    play = dict(
+        frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0)
+    )
+    fig.update_layout(
+        updatemenus=[
+            dict(
+                type="buttons",
+                x=0,
+                y=-0.15,
+                xanchor="left",
+                buttons=[
+                    dict(label="▶ Play", method="animate", args=[None, play]),
+                    dict(label="❚❚ Pause", method="animate", args=[[None], dict(mode="immediate")]),
+                ],
+            )
+        ],
+        sliders=[
+            dict(active=0, steps=steps, x=0.2, len=0.8, y=-0.1, currentvalue=dict(prefix="τ = "))
+        ],
+    )
+    return _layout(
+        fig,
+        "Softmax sharpening into argmax as τ drops",
+        height=420,
+        barmode="group",
+        yaxis_range=[0, 1.05],
+    )
+
+
+def simplex_figure(samples: np.ndarray, labels, probs, tau: float) -> go.Figure:
+    """Relaxed samples for K = 3 on the ternary simplex, with π's corner masses."""
+    fig = go.Figure()
+    fig.add_scatterternary(
+        a=samples[:, 0],
+        b=samples[:, 1],
+        c=samples[:, 2],
+        mode="markers",
+        marker=dict(size=3, opacity=0.35, color=COLORS["soft"]),
+        name=f"samples at τ = {tau:.3g}",
+    )
+    titles = [f"{label} (π = {p:.2f})" for label, p in zip(labels, probs)]
+    fig.update_layout(
+        ternary=dict(
+            aaxis=dict(title=titles[0]), baxis=dict(title=titles[1]), caxis=dict(title=titles[2])
+        )
+    )
+    return _layout(fig, f"Gumbel-Softmax samples on the simplex, τ = {tau:.3g}", height=420)
+
+
+def frequency_figure(labels, probs, gumbel_max, inverse_cdf, tolerance) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=list(labels), y=list(probs), name="π", marker_color=COLORS["pi"])
+    fig.add_bar(
+        x=list(labels),
+        y=list(gumbel_max),
+        name="Gumbel-Max: argmax(log π + g)",
+        marker_color=COLORS["hard"],
+        error_y=dict(type="data", array=list(tolerance), visible=True),
+    )
+    fig.add_bar(
+        x=list(labels),
+        y=list(inverse_cdf),
+        name="inverse CDF (article)",
+        marker_color=COLORS["soft"],
+    )
+    return _layout(fig, "Sample frequencies against π", barmode="group")
+
+
+def estimator_figure(taus, stats: dict) -> go.Figure:
+    """Bias and standard deviation of each gradient estimator against τ (log axes)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("bias ‖E[ĝ] − ∇‖", "standard deviation of ĝ")
+    )
+    names = {
+        "gumbel": "Gumbel-Softmax (relaxed)",
+        "st-gumbel": "straight-through",
+        "reinmax": "ReinMax",
+    }
+    for estimator in ESTIMATORS:
+        color = COLORS[estimator]
+        s = stats[estimator]
+        fig.add_scatter(
+            x=list(taus),
+            y=s["bias"],
+            name=names[estimator],
+            mode="lines+markers",
+            line=dict(color=color),
+            row=1,
+            col=1,
+        )
+        fig.add_scatter(
+            x=list(taus),
+            y=s["std"],
+            name=names[estimator],
+            mode="lines+markers",
+            line=dict(color=color, dash="dot"),
+            showlegend=False,
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(type="log", title="τ")
+    fig.update_yaxes(type="log")
+    return _layout(fig, "Gradient estimators of ∂E[f(z)]/∂θ against τ", height=380)
+
+
+def posterior_heatmap(q: np.ndarray, code=None) -> go.Figure:
+    """q(z|x) as an N x K heatmap; the chosen category of each variable outlined."""
+    n, k = q.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=q,
+            x=list(range(k)),
+            y=[f"z{i}" for i in range(n)],
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            colorbar=dict(title="q"),
+            hovertemplate="%{y}, category %{x}: q = %{z:.3f}<extra></extra>",
+        )
+    )
+    if code is not None:
+        fig.add_scatter(
+            x=list(code),
+            y=[f"z{i}" for i in range(n)],
+            mode="markers",
+            marker=dict(symbol="square-open", size=14, color="#e45756", line=dict(width=2)),
+            name="code",
+        )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "q(z|x)", height=520, xaxis_title="category", showlegend=False)
+
+
+def png_data_uri(image_uint8: np.ndarray) -> str:
+    """A grey uint8 image as a data: URI, for Plotly layout images."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image_uint8).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def atlas_figure(atlas: np.ndarray, latent_dim: int, categorical_dim: int, code) -> go.Figure:
+    """The N x K atlas picture with one invisible, clickable point per cell.
+
+    `atlas` is the uint8 grid from gvae.images.image_grid (K columns, N rows). Clicking a
+    point selects (variable, category) through its customdata.
+    """
+    fig = go.Figure()
+    fig.add_layout_image(
+        dict(
+            source=png_data_uri(atlas),
+            x=-0.5,
+            y=-0.5,
+            sizex=categorical_dim,
+            sizey=latent_dim,
+            xref="x",
+            yref="y",
+            sizing="stretch",
+            layer="below",
+        )
+    )
+    cols, rows = np.meshgrid(np.arange(categorical_dim), np.arange(latent_dim))
+    fig.add_scatter(
+        x=cols.ravel(),
+        y=rows.ravel(),
+        mode="markers",
+        marker=dict(size=22, opacity=0.0, color="#000"),
+        customdata=np.stack([rows.ravel(), cols.ravel()], axis=1),
+        hovertemplate="z%{customdata[0]} = %{customdata[1]}<extra></extra>",
+        name="cells",
+    )
+    fig.add_scatter(
+        x=list(code),
+        y=list(range(latent_dim)),
+        mode="markers",
+        hoverinfo="skip",
+        marker=dict(symbol="square-open", size=26, color="#e45756", line=dict(width=2)),
+        name="current",
+    )
+    fig.update_xaxes(
+        range=[-0.5, categorical_dim - 0.5],
+        tickvals=list(range(categorical_dim)),
+        side="top",
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_yaxes(
+        range=[latent_dim - 0.5, -0.5],
+        tickvals=list(range(latent_dim)),
+        ticktext=[f"z{i}" for i in range(latent_dim)],
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_layout(
+        height=28 * latent_dim + 60,
+        showlegend=False,
+        margin=dict(l=10, r=10, t=30, b=10),
+        dragmode=False,
+        clickmode="event+select",
+    )
+    return fig

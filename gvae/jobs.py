@@ -1,0 +1,81 @@
+"""A training run in a background thread, for interactive front ends.
+
+The thread only calls the Trainer; it never touches any UI. A front end keeps one
+TrainingJob per user session and reads `history`, `status` and `error` whenever it redraws.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+
+from gvae.errors import GvaeError
+from gvae.trainer import Trainer
+
+
+class TrainingJob:
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+        self.lock = threading.Lock()  # held for each step, so snapshots see whole steps
+        self.error: str | None = None
+        self.thread: threading.Thread | None = None
+        self.started_at: float | None = None
+
+    # -- control ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start or resume in a new thread; the Trainer continues where it stopped."""
+        if self.running or self.trainer.done:
+            return
+        self.error = None
+        self.trainer.stop_event.clear()
+        self.started_at = time.perf_counter()
+        self.thread = threading.Thread(target=self._loop, name="gvae-training", daemon=True)
+        self.thread.start()
+
+    def stop(self, wait: bool = True) -> None:
+        """Ask the thread to stop after the step in progress."""
+        self.trainer.stop_event.set()
+        if wait and self.thread is not None:
+            self.thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        trainer = self.trainer
+        try:
+            while not trainer.done and not trainer.stop_event.is_set():
+                with self.lock:
+                    trainer.train_step()
+        except GvaeError as error:
+            self.error = str(error)
+        except Exception as error:  # surfaced in the UI rather than lost in a thread
+            self.error = f"{type(error).__name__}: {error}"
+
+    # -- what a front end reads ----------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        if self.running:
+            return "running"
+        if self.error:
+            return "failed"
+        if self.trainer.done:
+            return "finished"
+        return "stopped" if self.trainer.step > 0 else "ready"
+
+    def history(self) -> list[dict]:
+        return list(self.trainer.history)  # a copy: the thread appends while we draw
+
+    def snapshot_model(self):
+        """A copy of the model between two steps, in eval mode, for previews and saving."""
+        with self.lock:
+            model = copy.deepcopy(self.trainer.model)
+        return model.cpu().eval()
+
+    def eta_seconds(self) -> float | None:
+        history = self.trainer.history
+        if not history or history[-1]["steps_per_s"] <= 0:
+            return None
+        return (self.trainer.total_steps - self.trainer.step) / history[-1]["steps_per_s"]

@@ -1,0 +1,72 @@
+"""Pure functions behind the latent editor: codes, their text form, atlas and paths.
+
+A code is one category index per latent variable: a (N,) integer sequence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gvae.model import CategoricalVAE
+
+
+def format_code(code) -> str:
+    """[3, 0, 9, ...] -> '309...' (one digit per variable while K <= 10)."""
+    values = [int(v) for v in code]
+    if all(v < 10 for v in values):
+        return "".join(str(v) for v in values)
+    return ",".join(str(v) for v in values)
+
+
+def parse_code(text: str, latent_dim: int, categorical_dim: int) -> list[int]:
+    """Inverse of format_code; ValueError says exactly what is wrong with `text`."""
+    text = (text or "").strip()
+    parts = text.split(",") if "," in text else list(text)
+    if len(parts) != latent_dim:
+        raise ValueError(f"a code needs {latent_dim} values, got {len(parts)} in {text!r}")
+    if not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"a code holds only digits 0-{categorical_dim - 1}, got {text!r}")
+    code = [int(p) for p in parts]
+    if max(code) >= categorical_dim:
+        raise ValueError(
+            f"categories run from 0 to {categorical_dim - 1}, got {max(code)} in {text!r}"
+        )
+    return code
+
+
+def atlas_codes(code, categorical_dim: int) -> torch.Tensor:
+    """All single-variable edits of `code`: row i * K + k sets variable i to k. (N*K, N)"""
+    base = torch.as_tensor(list(code), dtype=torch.long)
+    n = len(base)
+    codes = base.repeat(n * categorical_dim, 1)  # (N*K, N)
+    rows = torch.arange(n * categorical_dim)
+    codes[rows, rows // categorical_dim] = rows % categorical_dim
+    return codes
+
+
+def interpolation_path(code_a, code_b) -> list[list[int]]:
+    """Codes from A to B changing one variable at a time, both ends included."""
+    current = [int(v) for v in code_a]
+    path = [list(current)]
+    for i, target in enumerate(code_b):
+        if current[i] != int(target):
+            current[i] = int(target)
+            path.append(list(current))
+    return path
+
+
+def decode_to_images(model: CategoricalVAE, codes, side: int = 28) -> np.ndarray:
+    """Category codes (B, N) -> Bernoulli means as (B, side, side) float32 images."""
+    codes = torch.as_tensor(np.asarray(codes), dtype=torch.long).reshape(
+        -1, model.config.latent_dim
+    )
+    means = model.decode_codes(codes.to(next(model.parameters()).device))
+    return means.cpu().numpy().reshape(-1, side, side)
+
+
+def argmax_code(model: CategoricalVAE, image: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The per-variable argmax of q(z|x) for one grey-level image, and q itself (N, K)."""
+    x = torch.as_tensor(np.asarray(image, dtype=np.float32).reshape(1, -1))
+    q = model.posterior(x.to(next(model.parameters()).device))[0].cpu().numpy()
+    return q.argmax(axis=-1).tolist(), q

@@ -1,0 +1,131 @@
+"""Streamlit helpers shared by the pages: the model selector, caching, query params.
+
+Not a page itself. Pages import it; no page imports another page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+import gvae
+
+T = TypeVar("T")
+
+# Streamlit treats a pages/ folder beside app.py as a legacy multipage app until the first
+# st.navigation call of the process. On a fresh server, a deep link (/latent_editor) would
+# then run the page script alone, without app.py's frame. Turn the legacy routing off and
+# rerun, so app.py's st.navigation routes every request, the first one included.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+MODEL_KEY = "model_name"  # session state and query parameter of the chosen model
+TALK_KEY = "talk_mode"
+
+
+def _folder_signature(folder: Path) -> tuple:
+    """Names, sizes and mtimes of the *.pt files: the cache key of the listing."""
+    files = sorted(folder.glob("*.pt")) + [gvae.DEFAULT_WEIGHTS]
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists())
+
+
+@st.cache_data(show_spinner=False)
+def _entries(folder: str, _signature: tuple) -> list[dict]:
+    return [
+        {"name": e.name, "path": str(e.path), "card": e.card, "error": e.error}
+        for e in gvae.list_weights(folder)
+    ]
+
+
+def model_entries() -> list[dict]:
+    """Every model file the app can offer, the shipped default first; bad files keep
+    their error message instead of raising."""
+    folder = gvae.user_weights_dir()
+    return _entries(str(folder), (_folder_signature(folder), str(gvae.DEFAULT_WEIGHTS)))
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def _load(path: str, mtime_ns: int) -> gvae.CategoricalVAE:
+    return gvae.load_model(path)
+
+
+def load(path: str) -> gvae.CategoricalVAE:
+    """A model loaded once per file version and shared by every session (read-only)."""
+    return _load(path, os.stat(path).st_mtime_ns)
+
+
+def selected_entry() -> dict | None:
+    good = [e for e in model_entries() if e["error"] is None]
+    if not good:
+        return None
+    name = st.session_state.get(MODEL_KEY)
+    return next((e for e in good if e["name"] == name), good[0])
+
+
+def current_model() -> tuple[gvae.CategoricalVAE, dict]:
+    """The model chosen in the sidebar; stops the page with a message if none loads."""
+    entry = selected_entry()
+    if entry is None:
+        st.error(
+            f"No loadable model in {gvae.user_weights_dir()}. Train one on the Train page "
+            "or restore weights/gvae-default.pt."
+        )
+        st.stop()
+    return load(entry["path"]), entry
+
+
+def model_selector() -> None:
+    """Sidebar: pick the model shared by every page; list unloadable files with why."""
+    entries = model_entries()
+    good = [e["name"] for e in entries if e["error"] is None]
+    wanted = st.query_params.get("model")
+    if wanted is not None and MODEL_KEY not in st.session_state:
+        if wanted in good:
+            st.session_state[MODEL_KEY] = wanted
+        else:
+            st.sidebar.warning(
+                f"Unknown model {wanted!r} in the URL; using {good[0] if good else 'none'}."
+            )
+    if st.session_state.get(MODEL_KEY) not in good and good:
+        st.session_state[MODEL_KEY] = good[0]
+    if good:
+        st.sidebar.selectbox("Model", good, key=MODEL_KEY, help="Shared by every page.")
+    for e in entries:
+        if e["error"] is not None:
+            st.sidebar.error(
+                f"**{Path(e['path']).name}** cannot be loaded: {e['error']}",
+                icon=":material/error:",
+            )
+
+
+def talk_mode() -> bool:
+    """Presentation mode: bigger images, explanations hidden."""
+    return bool(st.session_state.get(TALK_KEY, False))
+
+
+def explain(markdown: str) -> None:
+    """Explanatory text, hidden in presentation mode."""
+    if not talk_mode():
+        st.markdown(markdown)
+
+
+def query_value(name: str, parse: Callable[[str], T], default: T) -> T:
+    """A parsed query parameter; a malformed one warns and falls back to `default`."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return parse(raw)
+    except (ValueError, TypeError) as error:
+        st.warning(f"Ignoring the URL parameter {name}={raw!r}: {error}. Using the default.")
+        return default
+
+
+def image_scale(base: int) -> int:
+    """Upscale factor for digits: larger on a projector."""
+    return base * 2 if talk_mode() else base

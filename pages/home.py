@@ -1,0 +1,121 @@
+"""Home: what a categorical VAE is, live samples from the prior, and the model card."""
+
+import numpy as np
+import streamlit as st
+
+from gvae.images import image_grid
+from gvae.latent import decode_to_images
+from pages.common import current_model, explain, image_scale
+
+JANG_2017_NATS = 101.5  # Jang et al. (ICLR 2017), categorical VAE, statically binarized MNIST
+
+model, entry = current_model()
+card = entry["card"]
+N, K = model.config.latent_dim, model.config.categorical_dim
+
+st.title("gvae — a categorical VAE you can click through")
+explain(
+    f"A **variational autoencoder** compresses an image x into a latent code z and draws it back. "
+    f"Here z is **discrete**: {N} categorical variables with {K} categories each, a code like "
+    f"`3 0 9 …` — {K}^{N} possible codes. The encoder gives q(z|x), a distribution over each "
+    "variable's categories; the decoder maps a one-hot code to Bernoulli pixel probabilities. "
+    "Sampling a category is not differentiable, so training uses the **Gumbel-Softmax** trick: "
+    "a soft, temperature-controlled stand-in for the sample (Jang et al. 2017; Maddison et al. 2017)."
+)
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("Samples from the prior")
+    if st.button("New samples", icon=":material/casino:", key="home_new_samples"):
+        st.session_state.home_seed = int(np.random.default_rng().integers(1 << 31))
+    seed = st.session_state.setdefault("home_seed", 0)
+    codes = np.random.default_rng(seed).integers(K, size=(32, N))
+    st.image(
+        image_grid(decode_to_images(model, codes), ncols=8, scale=image_scale(3)),
+        caption=f"32 codes drawn uniformly from the prior, decoded by {entry['name']} (Bernoulli means)",
+    )
+
+with right:
+    st.subheader(f"Model card: {entry['name']}")
+    cfg = model.config
+    st.markdown(
+        f"- **Architecture**: encoder {cfg.image_size}-{'-'.join(map(str, cfg.hidden))}-{cfg.code_size}, "
+        f"decoder {cfg.code_size}-{'-'.join(map(str, reversed(cfg.hidden)))}-{cfg.image_size}, "
+        f"{N} × {K} categorical latents, Bernoulli pixels"
+    )
+    metrics = card.get("metrics")
+    if metrics:
+        m = st.columns(2)
+        m[0].metric("Test −ELBO (nats)", f"{metrics['neg_elbo']:.2f}")
+        m[1].metric(
+            f"Test IW-NLL, k = {metrics['iw_samples']}",
+            f"{metrics['iw_nll']:.2f}",
+            delta=f"{metrics['iw_nll'] - JANG_2017_NATS:+.1f} vs Jang et al. 2017",
+            delta_color="inverse",
+        )
+        st.caption(
+            f"On {metrics['n_images']:,} test images. {metrics.get('note', metrics.get('protocol', ''))}. "
+            f"Jang et al. (2017) report {JANG_2017_NATS} nats on a statically binarized MNIST, "
+            "so the comparison is indicative, not exact."
+        )
+    else:
+        st.info(
+            "This model's card holds no test metrics yet (run python -m gvae.evaluate --write-card)."
+        )
+    recipe = card.get("train_config", {})
+    if recipe:
+        st.markdown(
+            f"- **Training**: {card.get('steps', '?')} steps, estimator `{recipe.get('estimator')}`, "
+            f"batch {recipe.get('batch_size')}, lr {recipe.get('lr')} ({recipe.get('lr_schedule')}), "
+            f"τ {recipe.get('tau0')} → {recipe.get('tau_min')}, seed {recipe.get('seed')}, "
+            f"{card.get('train_seconds', '?')} s on {card.get('device', '?')}, torch {card.get('torch_version', '?')}"
+        )
+    if card.get("command"):
+        st.code(card["command"], language="bash")
+
+st.subheader("Explore")
+links = st.columns(3)
+links[0].page_link(
+    "pages/train.py", label="**Train** — watch it learn, live", icon=":material/model_training:"
+)
+links[1].page_link(
+    "pages/latent_editor.py",
+    label="**Latent editor** — click through codes",
+    icon=":material/tune:",
+)
+links[2].page_link(
+    "pages/playground.py", label="**Gumbel playground** — τ and the trick", icon=":material/casino:"
+)
+
+if not st.session_state.get("talk_mode"):
+    st.subheader("The theory, briefly")
+    with st.expander("The ELBO"):
+        st.latex(r"\log p(x) \ge \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))")
+        st.markdown(
+            "Training maximizes this evidence lower bound; the loss curves show its negative "
+            "as reconstruction + KL, in nats per image."
+        )
+    with st.expander("KL to the uniform prior"):
+        st.latex(
+            r"\mathrm{KL}(q\,\|\,\mathrm{Uniform}(K)) = \sum_{n=1}^{N}\sum_{k=1}^{K} q_{nk}\,(\log q_{nk} + \log K)"
+        )
+        st.markdown(
+            f"Exact, no sampling. It is 0 when q is uniform and at most N log K = {N * np.log(K):.1f} nats."
+        )
+    with st.expander("The reparameterization trick"):
+        st.latex(r"z = \mu + \sigma\,\varepsilon,\quad \varepsilon \sim \mathcal{N}(0, 1)")
+        st.markdown(
+            "A Gaussian sample written as a deterministic function of the parameters and "
+            "parameter-free noise lets gradients flow through it. Categorical samples need a "
+            "different route: the Gumbel-Max trick."
+        )
+    with st.expander("The Gumbel-Max trick and its relaxation"):
+        st.latex(
+            r"z = \mathrm{onehot}\big(\arg\max_k (\log \pi_k + g_k)\big),\quad g_k = -\log(-\log U_k)"
+        )
+        st.latex(r"y_k = \mathrm{softmax}\big((\log \pi + g)/\tau\big)_k")
+        st.markdown(
+            "The argmax is exact but has no gradient; the softmax at temperature τ is its "
+            "differentiable relaxation, annealed toward 0 during training. Straight-through "
+            "uses the one-hot z forward and y's gradient backward."
+        )
