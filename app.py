@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from pages.common import TALK_KEY, model_selector
+from pages.common import TALK_KEY, model_selector, use_app_navigation
 
+use_app_navigation()
 st.set_page_config(
     page_title="gvae — categorical VAE", page_icon=":material/casino:", layout="wide"
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +41,7 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a checkpoint is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -77,7 +77,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
                 path, f"refused: it holds pickled objects, not plain tensors ({' '.join(name)})"
             ) from None
         raise CheckpointError(path, "not a readable PyTorch file (corrupt or truncated?)") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+    except Exception as error:  # the unpickler fails in many ways on damaged bytes
         raise CheckpointError(
             path, f"not a readable PyTorch file (corrupt or truncated?): {error}"
         ) from None

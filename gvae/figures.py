@@ -236,7 +236,7 @@ def posterior_heatmap(q: np.ndarray, code=None) -> go.Figure:
     n, k = q.shape
     fig = go.Figure(
         go.Heatmap(
-            z=q,
+            z=np.asarray(q).tolist(),
             x=list(range(k)),
             y=[f"z{i}" for i in range(n)],
             colorscale="Blues",
@@ -289,11 +289,11 @@ def atlas_figure(atlas: np.ndarray, latent_dim: int, categorical_dim: int, code)
     )
     cols, rows = np.meshgrid(np.arange(categorical_dim), np.arange(latent_dim))
     fig.add_scatter(
-        x=cols.ravel(),
-        y=rows.ravel(),
+        x=cols.ravel().tolist(),
+        y=rows.ravel().tolist(),
         mode="markers",
         marker=dict(size=22, opacity=0.0, color="#000"),
-        customdata=np.stack([rows.ravel(), cols.ravel()], axis=1),
+        customdata=np.stack([rows.ravel(), cols.ravel()], axis=1).tolist(),
         hovertemplate="z%{customdata[0]} = %{customdata[1]}<extra></extra>",
         name="cells",
     )

@@ -17,13 +17,21 @@ import gvae
 
 T = TypeVar("T")
 
-# Streamlit treats a pages/ folder beside app.py as a legacy multipage app until the first
-# st.navigation call of the process. On a fresh server, a deep link (/latent_editor) would
-# then run the page script alone, without app.py's frame. Turn the legacy routing off and
-# rerun, so app.py's st.navigation routes every request, the first one included.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+
+def use_app_navigation() -> None:
+    """Route every run through app.py's st.navigation.
+
+    Streamlit treats a pages/ folder beside app.py as a legacy multipage app until the
+    first st.navigation call of the process (AppTest resets that flag on every run). A deep
+    link on a fresh server (/latent_editor) would then run the page script alone, without
+    app.py's sidebar, and AppTest would nest two navigations. Turning the legacy routing
+    off and rerunning makes app.py's st.navigation route every request.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 MODEL_KEY = "model_name"  # session state and query parameter of the chosen model
 TALK_KEY = "talk_mode"
 
@@ -35,7 +43,7 @@ def _folder_signature(folder: Path) -> tuple:
 
 
 @st.cache_data(show_spinner=False)
-def _entries(folder: str, _signature: tuple) -> list[dict]:
+def _entries(folder: str, signature: tuple) -> list[dict]:  # signature: the cache key
     return [
         {"name": e.name, "path": str(e.path), "card": e.card, "error": e.error}
         for e in gvae.list_weights(folder)

@@ -5,7 +5,9 @@ import streamlit as st
 
 from gvae.images import image_grid
 from gvae.latent import decode_to_images
-from pages.common import current_model, explain, image_scale
+from pages.common import current_model, explain, image_scale, use_app_navigation
+
+use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
 JANG_2017_NATS = 101.5  # Jang et al. (ICLR 2017), categorical VAE, statically binarized MNIST
 

@@ -14,7 +14,9 @@ from gvae.latent import (
     interpolation_path,
     parse_code,
 )
-from pages.common import current_model, explain, image_scale, query_value
+from pages.common import current_model, explain, image_scale, query_value, use_app_navigation
+
+use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
 model, entry = current_model()
 N, K = model.config.latent_dim, model.config.categorical_dim
@@ -115,7 +117,7 @@ with st.expander("Start from a test digit", expanded=False):
     st.pills(
         "Test digit (in the order shown)",
         options=list(range(len(gallery_labels))),
-        format_func=lambda j: f"{gallery_labels[j]}",
+        format_func=lambda j: f"{gallery_labels[j]} (#{j + 1})",
         key="gallery_pick",
         on_change=on_gallery,
     )

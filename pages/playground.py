@@ -12,10 +12,12 @@ from gvae.figures import (
     sharpening_animation,
     simplex_figure,
 )
-from pages.common import explain, query_value
+from pages.common import explain, query_value, use_app_navigation
+
+use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
 TAUS = [float(f"{t:.3g}") for t in np.logspace(-2, 1, 31)]  # 0.01 ... 10, log-spaced
-ESTIMATOR_TAUS = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+ESTIMATOR_TAUS = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
 
 
 def default_probs(k: int) -> list[float]:

@@ -15,7 +15,9 @@ from gvae.figures import loss_figure, tau_figure, thin
 from gvae.images import image_grid
 from gvae.jobs import TrainingJob
 from gvae.metrics import evaluate
-from pages.common import explain
+from pages.common import explain, use_app_navigation
+
+use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
 JOB_KEY = "train_job"
 PREVIEW_EVERY_S = 3.0  # reconstructions and samples are redrawn this often
@@ -152,6 +154,7 @@ explain(
 
 current = job()
 running = current is not None and current.running
+st.session_state.t_was_running = running  # the fragment compares against this
 
 with st.expander("Hyperparameters", expanded=current is None):
     c = st.columns(4)
@@ -271,9 +274,7 @@ def live_view() -> None:
     p2.image(preview["samples"], caption=f"samples from the uniform prior, step {preview['step']}")
 
     if not current.running and st.session_state.get("t_was_running"):
-        st.session_state.t_was_running = False
-        st.rerun()  # the run ended inside this fragment: redraw the buttons too
-    st.session_state.t_was_running = current.running
+        st.rerun()  # the run ended between two fragment runs: redraw the buttons too
 
 
 live_view()

@@ -20,3 +20,35 @@ def data_dir() -> Path:
     if not (path / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
         pytest.fail(f"MNIST is expected under {path}/MNIST/raw (set GVAE_DATA_DIR)")
     return path
+
+
+APP = str(ROOT / "app.py")
+
+
+def new_app(query: dict | None = None, page: str | None = None, timeout: float = 60):
+    """An AppTest of app.py, optionally on a page and with query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if page:
+        at.switch_page(page)
+    return at.run()
+
+
+def assert_no_exception(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    """A small real checkpoint, for weights folders made up by tests."""
+    import torch
+
+    import gvae
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
+    gvae.save_model(gvae.CategoricalVAE(), path, card={"note": "untrained, for tests"})
+    return path

@@ -1,0 +1,142 @@
+"""AppTest of the Train page with a tiny configuration (a few hundred images, tens of steps).
+
+AppTest runs the page's run_every fragment once per run(), so each test advances by
+sleeping while the background thread trains, then calling run() again.
+"""
+
+import json
+import time
+
+import pytest
+from conftest import assert_no_exception, new_app
+
+import gvae
+
+PAGE = "pages/train.py"
+
+
+def configure(at, max_steps: int, seed: int = 0, **values):
+    at.select_slider(key="t_train_size").set_value(500)
+    at.number_input(key="t_max_steps").set_value(max_steps)
+    at.number_input(key="t_batch_size").set_value(50)
+    at.number_input(key="t_epochs").set_value(100)
+    at.number_input(key="t_seed").set_value(seed)
+    for key, value in values.items():
+        at.number_input(key=key).set_value(value)
+    return at
+
+
+def job(at):
+    return at.session_state["train_job"]
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+def curve_lengths(at) -> tuple[int, int]:
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    loss = next(s for s in specs if "Loss" in s["layout"]["title"]["text"])
+    tau = next(s for s in specs if "Temperature" in s["layout"]["title"]["text"])
+    return len(loss["data"][0]["x"]), len(tau["data"][0]["x"])
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_start_grow_stop_resume_save(weights_dir):
+    at = new_app(page=PAGE)
+    assert_no_exception(at)
+    configure(at, max_steps=400).button(key="t_start").click().run()
+    assert_no_exception(at)
+    wait_for(lambda: job(at).trainer.step >= 5)
+    at.run()
+    first = curve_lengths(at)
+    wait_for(lambda: job(at).trainer.step >= first[0] + 20)
+    at.run()
+    second = curve_lengths(at)
+    assert second[0] > first[0] and second[1] > first[1]  # loss and tau curves grow
+
+    at.button(key="t_stop").click().run()
+    assert_no_exception(at)
+    stopped_at = job(at).trainer.step
+    assert job(at).status == "stopped" and 0 < stopped_at < 400
+    time.sleep(0.5)
+    at.run()
+    assert job(at).trainer.step == stopped_at  # stop holds
+    assert any(m.value == f"{stopped_at} / 400" for m in at.metric)
+
+    at.button(key="t_resume").click().run()
+    wait_for(lambda: job(at).trainer.step >= stopped_at + 10)
+    history = job(at).trainer.history
+    assert [h["step"] for h in history] == list(range(1, len(history) + 1))  # continues, no restart
+    at.button(key="t_stop").click().run()
+
+    at.text_input(key="t_save_name").set_value("from-the-app").run()
+    at.button(key="t_save").click().run()
+    assert_no_exception(at)
+    assert any("Saved from-the-app.pt" in s.value for s in at.success)
+    model = gvae.load_model(weights_dir / "from-the-app.pt")
+    assert model.card["steps"] == job(at).trainer.step and "neg_elbo" in model.card["metrics"]
+    # Selectable at once on the other pages. (AppTest drops the sidebar from its tree once
+    # a run_every fragment has run, so a second session looks at the selector.)
+    other = new_app(page="pages/latent_editor.py")
+    assert "from-the-app" in other.sidebar.selectbox[0].options
+
+
+def test_the_default_weights_cannot_be_overwritten(weights_dir):
+    at = new_app(page=PAGE)
+    configure(at, max_steps=3).button(key="t_start").click().run()
+    wait_for(lambda: not job(at).running)
+    at.run()
+    at.text_input(key="t_save_name").set_value("gvae-default").run()
+    at.button(key="t_save").click().run()
+    assert any("cannot be overwritten" in e.value for e in at.error)
+    assert not (weights_dir / "gvae-default.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [("t_tau_min", 5.0, "tau_min"), ("t_tau0", 0.0, "tau0"), ("t_lr", 0.0, "lr")],
+)
+def test_an_invalid_hyperparameter_shows_an_error_and_starts_nothing(key, value, message):
+    at = new_app(page=PAGE)
+    configure(at, max_steps=10, **{key: value}).button(key="t_start").click().run()
+    assert_no_exception(at)
+    assert any(message in e.value and "Not started" in e.value for e in at.error)
+    assert "train_job" not in at.session_state
+
+
+def test_missing_mnist_is_explained(monkeypatch, tmp_path):
+    from torchvision.datasets import MNIST
+
+    def offline(self):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(MNIST, "download", offline)
+    monkeypatch.setenv("GVAE_DATA_DIR", str(tmp_path / "nowhere"))
+    at = new_app(page=PAGE)
+    configure(at, max_steps=10).button(key="t_start").click().run()
+    assert_no_exception(at)
+    message = " ".join(e.value for e in at.error)
+    assert "MNIST/raw" in message and "GVAE_DATA_DIR" in message
+
+
+def test_two_sessions_train_independently(weights_dir):
+    a, b = new_app(page=PAGE), new_app(page=PAGE)
+    configure(a, max_steps=300, seed=1).button(key="t_start").click().run()
+    configure(b, max_steps=40, seed=2).button(key="t_start").click().run()
+    assert job(a) is not job(b)
+    wait_for(lambda: not job(b).running)
+    assert job(b).trainer.step == 40
+    a.button(key="t_stop").click().run()
+    assert job(a).trainer.config.seed == 1 and job(b).trainer.config.seed == 2
+    assert job(b).status == "finished" and job(a).status in ("stopped", "finished")
+    assert job(a).trainer.history[0]["loss"] != job(b).trainer.history[0]["loss"]
