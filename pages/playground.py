@@ -49,15 +49,19 @@ def parse_seed(text: str) -> int:
     return seed
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def animation_data(probs: tuple, seed: int) -> dict:
+# The animation and the estimator plot do not depend on tau: built once per (probs, seed)
+# and shared read-only (cache_resource: no copy), so moving tau only redraws what it moves.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def animation_figure(labels: tuple, probs: tuple, seed: int):
     noise = pg.fixed_noise(len(probs), seed)
-    return {t: pg.soft_sample(np.array(probs), noise, t) for t in reversed(TAUS)}
+    frames = {t: pg.soft_sample(np.array(probs), noise, t) for t in reversed(TAUS)}
+    return sharpening_animation(labels, probs, frames)
 
 
-@st.cache_data(show_spinner="Measuring the estimators…", max_entries=16)
-def estimator_stats(probs: tuple) -> dict:
-    return pg.estimator_stats(np.array(probs), ESTIMATOR_TAUS, n=100_000, seed=0)
+@st.cache_resource(show_spinner="Measuring the estimators…", max_entries=16)
+def estimator_plot(probs: tuple):
+    stats = pg.estimator_stats(np.array(probs), ESTIMATOR_TAUS, n=100_000, seed=0)
+    return estimator_figure(ESTIMATOR_TAUS, stats)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -142,11 +146,7 @@ with right:
         "The noise g stays fixed while τ moves: the same sample sharpens. *New noise* draws another."
     )
 
-st.plotly_chart(
-    sharpening_animation(labels, probs, animation_data(tuple(probs), seed)),
-    width="stretch",
-    key="animation",
-)
+st.plotly_chart(animation_figure(tuple(labels), tuple(probs), seed), width="stretch", key="animation")
 
 st.subheader("The simplex")
 if k == 3:
@@ -206,8 +206,4 @@ explain(
     "the relaxed estimator's bias shrinks as τ falls while its variance grows; straight-through "
     "stays biased; ReinMax (Liu et al. 2023) is exact for this quadratic f at τ = 1."
 )
-st.plotly_chart(
-    estimator_figure(ESTIMATOR_TAUS, estimator_stats(tuple(probs))),
-    width="stretch",
-    key="estimators",
-)
+st.plotly_chart(estimator_plot(tuple(probs)), width="stretch", key="estimators")

@@ -1,0 +1,155 @@
+"""App benchmarks (they drive Streamlit, so they live outside gvae/, which never imports it).
+
+    python -m benchmarks.app                 # all three
+    python -m benchmarks.app editor          # latent editor: one category change, atlas included
+    python -m benchmarks.app playground      # Gumbel playground: one tau change
+    python -m benchmarks.app overhead        # Train page steps/s against a plain Trainer loop
+
+Times are AppTest reruns on this machine's CPU: the server-side work of a rerun (script,
+model, figures, serialization), without the browser's drawing. Printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+def app_on(page: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(page)
+    return at.run()
+
+
+def summarize(name: str, times_ms: list[float]) -> dict:
+    ordered = sorted(times_ms)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    row = {
+        "benchmark": name,
+        "n": len(times_ms),
+        "median_ms": round(statistics.median(times_ms), 1),
+        "p95_ms": round(p95, 1),
+    }
+    print(f"| {row['benchmark']} | {row['n']} | {row['median_ms']} | {row['p95_ms']} |")
+    return row
+
+
+def timed_reruns(at, change, n: int, warmup: int = 3) -> list[float]:
+    times = []
+    for i in range(warmup + n):
+        change(at, i)
+        start = time.perf_counter()
+        at.run()
+        if i >= warmup:
+            times.append((time.perf_counter() - start) * 1e3)
+        assert not at.exception, [e.value for e in at.exception]
+    return times
+
+
+def editor(n: int) -> dict:
+    rng = np.random.default_rng(0)
+    at = app_on("pages/latent_editor.py")
+
+    def change(at, i):
+        variable = int(rng.integers(20))
+        current = at.segmented_control(key=f"z{variable}").value
+        at.segmented_control(key=f"z{variable}").set_value(
+            (current + 1 + int(rng.integers(9))) % 10
+        )
+
+    return summarize(
+        "latent editor: one category change (atlas included)", timed_reruns(at, change, n)
+    )
+
+
+def playground(n: int) -> dict:
+    at = app_on("pages/playground.py")
+    options = [float(t) for t in at.select_slider(key="pg_tau").options]
+
+    def change(at, i):
+        at.select_slider(key="pg_tau").set_value(options[(i * 7) % len(options)])
+
+    return summarize("playground: one tau change", timed_reruns(at, change, n))
+
+
+def overhead(seconds: float) -> dict:
+    """Steps/s of the Train page's background job while the page redraws every second,
+    against the same Trainer in a plain loop, in alternating windows of one run."""
+    import gvae
+
+    images, _ = gvae.load_mnist("train", limit=10000)
+    config = gvae.TrainConfig(epochs=1000, train_size=10000)
+
+    def cli_rate() -> float:
+        trainer = gvae.Trainer(config, images=images)
+        start, end = trainer.step, time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            trainer.train_step()
+        return (trainer.step - start) / seconds
+
+    def app_rate() -> float:
+        at = app_on("pages/train.py")
+        at.select_slider(key="t_train_size").set_value(10000)
+        at.number_input(key="t_epochs").set_value(1000)
+        at.button(key="t_start").click().run()
+        job = at.session_state["train_job"]
+        start_step, start = job.trainer.step, time.perf_counter()
+        while time.perf_counter() - start < seconds:  # the browser's 1 s fragment redraw
+            time.sleep(1.0)
+            at.run()
+        rate = (job.trainer.step - start_step) / (time.perf_counter() - start)
+        job.stop()
+        return rate
+
+    cli, app = [], []
+    for _ in range(2):  # alternate, so both see the same background load
+        cli.append(cli_rate())
+        app.append(app_rate())
+    cli_mean, app_mean = statistics.mean(cli), statistics.mean(app)
+    print(f"| Train page steps/s | {app_mean:.1f} | CLI loop steps/s | {cli_mean:.1f} |")
+    print(
+        f"\napp / CLI throughput: {app_mean / cli_mean:.3f} (overhead {100 * (1 - app_mean / cli_mean):.1f}%)"
+    )
+    return {"app_steps_per_s": app_mean, "cli_steps_per_s": cli_mean}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.app", description=__doc__.splitlines()[0]
+    )
+    p.add_argument(
+        "which",
+        nargs="*",
+        default=["editor", "playground", "overhead"],
+        choices=["editor", "playground", "overhead"],
+    )
+    p.add_argument("--reruns", type=int, default=40, help="timed reruns per page")
+    p.add_argument("--seconds", type=float, default=15.0, help="length of each overhead window")
+    args = p.parse_args(argv)
+    os.environ.setdefault("GVAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    print(f"CPU, {os.cpu_count()} cores, AppTest reruns\n")
+    if {"editor", "playground"} & set(args.which):
+        print("| benchmark | n | median_ms | p95_ms |\n| --- | --- | --- | --- |")
+    if "editor" in args.which:
+        editor(args.reruns)
+    if "playground" in args.which:
+        playground(args.reruns)
+    if "overhead" in args.which:
+        print()
+        overhead(args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
