@@ -6,6 +6,7 @@ Every way a file can be wrong raises one CheckpointError naming the file and the
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import tempfile
@@ -49,16 +50,27 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
     return path
 
 
-def save_model(model: CategoricalVAE, path: str | os.PathLike, card: dict | None = None) -> Path:
-    """Write model weights, its config and a model card (recipe, metrics) atomically."""
-    payload = {
+def checkpoint_payload(model: CategoricalVAE, card: dict | None = None) -> dict:
+    """What a checkpoint file holds: plain tensors, the config and the card."""
+    return {
         "format": FORMAT,
         "version": VERSION,
         "config": model.config.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "card": dict(card or {}),
     }
-    return atomic_torch_save(payload, path)
+
+
+def save_model(model: CategoricalVAE, path: str | os.PathLike, card: dict | None = None) -> Path:
+    """Write model weights, its config and a model card (recipe, metrics) atomically."""
+    return atomic_torch_save(checkpoint_payload(model, card), path)
+
+
+def model_to_bytes(model: CategoricalVAE, card: dict | None = None) -> bytes:
+    """The checkpoint file's bytes, e.g. for a download button."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint_payload(model, card), buffer)
+    return buffer.getvalue()
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:

@@ -10,7 +10,14 @@ import copy
 import threading
 import time
 
+import numpy as np
+import torch
+
+from gvae.checkpoint import save_model
+from gvae.data import fixed_test_set
 from gvae.errors import GvaeError
+from gvae.gumbel import one_hot_argmax
+from gvae.metrics import evaluate
 from gvae.trainer import Trainer
 
 
@@ -74,8 +81,31 @@ class TrainingJob:
             model = copy.deepcopy(self.trainer.model)
         return model.cpu().eval()
 
+    @torch.no_grad()
+    def preview(self, digits: np.ndarray, n_samples: int = 16, seed: int = 0):
+        """Reconstructions of `digits` (n, D) from their argmax codes, and n_samples
+        decoded draws from the prior (the same draws at every call, so they can be compared
+        as training goes on). Both (n, D) Bernoulli means."""
+        model = self.snapshot_model()
+        z_logits = model.encode(torch.as_tensor(digits, dtype=torch.float32))
+        recon = torch.sigmoid(model.decode(one_hot_argmax(z_logits))).numpy()
+        samples = model.decode_codes(
+            model.sample_prior(n_samples, torch.Generator().manual_seed(seed))
+        )
+        return recon, samples.numpy()
+
     def eta_seconds(self) -> float | None:
         history = self.trainer.history
         if not history or history[-1]["steps_per_s"] <= 0:
             return None
         return (self.trainer.total_steps - self.trainer.step) / history[-1]["steps_per_s"]
+
+    def save(self, path, eval_images: int = 1000, iw_samples: int = 100, card: dict | None = None):
+        """Save a snapshot with its card: the recipe and a quick test-set score that says
+        how it was computed (the first `eval_images` test images, k = `iw_samples`)."""
+        model = self.snapshot_model()
+        test, _ = fixed_test_set(limit=eval_images)
+        metrics = evaluate(model, test, iw_samples, seed=0)
+        metrics["note"] = f"quick score: first {eval_images} test images, k = {iw_samples}"
+        save_model(model, path, card={**self.trainer.card(), **(card or {}), "metrics": metrics})
+        return metrics

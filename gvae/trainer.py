@@ -42,6 +42,16 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def available_devices() -> list[str]:
+    """Device choices on this machine: 'auto', 'cpu', then 'cuda' / 'mps' where present."""
+    devices = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
 @dataclass
 class StepMetrics:
     step: int  # optimizer steps done so far, counting this one

@@ -103,6 +103,8 @@ def model_selector() -> None:
         st.session_state[MODEL_KEY] = good[0]
     if good:
         st.sidebar.selectbox("Model", good, key=MODEL_KEY, help="Shared by every page.")
+        if st.session_state[MODEL_KEY] != good[0] or "model" in st.query_params:
+            st.query_params["model"] = st.session_state[MODEL_KEY]  # deep-linkable
     for e in entries:
         if e["error"] is not None:
             st.sidebar.error(

@@ -35,6 +35,7 @@ with left:
     st.image(
         image_grid(decode_to_images(model, codes), ncols=8, scale=image_scale(3)),
         caption=f"32 codes drawn uniformly from the prior, decoded by {entry['name']} (Bernoulli means)",
+        output_format="PNG",
     )
 
 with right:

@@ -113,7 +113,7 @@ show_sample = buttons[3].toggle(
 )
 
 with st.expander("Start from a test digit", expanded=False):
-    st.image(image_grid(gallery_images.reshape(-1, 28, 28), ncols=15, scale=2))
+    st.image(image_grid(gallery_images.reshape(-1, 28, 28), ncols=15, scale=2), output_format="PNG")
     st.pills(
         "Test digit (in the order shown)",
         options=list(range(len(gallery_labels))),
@@ -146,7 +146,11 @@ with view:
         picture = (np.random.default_rng(seed).random(means.shape) < means).astype(np.float32)
     else:
         picture = means
-    st.image(upscale(to_uint8(picture), image_scale(12)), caption=f"z = {format_code(code)}")
+    st.image(
+        upscale(to_uint8(picture), image_scale(12)),
+        caption=f"z = {format_code(code)}",
+        output_format="PNG",
+    )
     posterior = st.session_state.get("posterior")
     if posterior is not None:
         index, q = posterior
@@ -154,8 +158,11 @@ with view:
         x_col.image(
             upscale(to_uint8(gallery_images[index].reshape(28, 28)), 6),
             caption=f"input: a {gallery_labels[index]}",
+            output_format="PNG",
         )
-        r_col.image(upscale(to_uint8(means), 6), caption="its argmax code, decoded")
+        r_col.image(
+            upscale(to_uint8(means), 6), caption="its argmax code, decoded", output_format="PNG"
+        )
         st.plotly_chart(posterior_heatmap(q, code), width="stretch", key="posterior_heatmap")
 
 st.subheader("Atlas: every single-variable change")
@@ -179,4 +186,5 @@ path = interpolation_path(code, st.session_state.code_b)
 st.image(
     image_grid(decode_to_images(model, path), ncols=len(path), scale=2),
     caption=f"{len(path) - 1} changes",
+    output_format="PNG",
 )

@@ -146,7 +146,9 @@ with right:
         "The noise g stays fixed while τ moves: the same sample sharpens. *New noise* draws another."
     )
 
-st.plotly_chart(animation_figure(tuple(labels), tuple(probs), seed), width="stretch", key="animation")
+st.plotly_chart(
+    animation_figure(tuple(labels), tuple(probs), seed), width="stretch", key="animation"
+)
 
 st.subheader("The simplex")
 if k == 3:

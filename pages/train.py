@@ -1,20 +1,18 @@
 """Train: watch a categorical VAE learn, live. Stop, resume and save with nothing lost."""
 
-import io
 import re
 import time
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 import gvae
-from gvae.checkpoint import DEFAULT_WEIGHTS
+from gvae.checkpoint import DEFAULT_WEIGHTS, model_to_bytes
 from gvae.figures import loss_figure, tau_figure, thin
 from gvae.images import image_grid
 from gvae.jobs import TrainingJob
-from gvae.metrics import evaluate
+from gvae.trainer import available_devices
 from pages.common import explain, use_app_navigation
 
 use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
@@ -23,11 +21,7 @@ JOB_KEY = "train_job"
 PREVIEW_EVERY_S = 3.0  # reconstructions and samples are redrawn this often
 CARD_EVAL = {"n_images": 1000, "iw_samples": 100}  # the quick test-set score saved in cards
 TRAIN_SIZES = [500, 1000, 5000, 10000, 60000]
-DEVICES = (
-    ["auto", "cpu"]
-    + (["cuda"] if torch.cuda.is_available() else [])
-    + (["mps"] if torch.backends.mps.is_available() else [])
-)
+DEVICES = available_devices()
 
 
 @st.cache_data(show_spinner=False)
@@ -114,34 +108,16 @@ def on_save() -> None:
     except ValueError as error:
         st.session_state.train_message = ("error", f"Not saved: {error}")
         return
-    model = current.snapshot_model()
-    test, _ = gvae.fixed_test_set(limit=CARD_EVAL["n_images"])
-    metrics = evaluate(model, test, CARD_EVAL["iw_samples"], seed=0)
-    metrics["note"] = (
-        f"quick score: first {CARD_EVAL['n_images']} test images, k = {CARD_EVAL['iw_samples']}"
-    )
     path = gvae.user_weights_dir() / f"{name}.pt"
-    card = {**current.trainer.card(), "source": "Train page", "metrics": metrics}
-    gvae.save_model(model, path, card=card)
+    metrics = current.save(
+        path, CARD_EVAL["n_images"], CARD_EVAL["iw_samples"], {"source": "Train page"}
+    )
     st.session_state.saved_path = str(path)
     st.session_state.train_message = (
         "success",
         f"Saved {path.name} (test −ELBO {metrics['neg_elbo']:.1f}, IW-NLL {metrics['iw_nll']:.1f} nats, "
         f"{metrics['note']}). It is in the model selector now.",
     )
-
-
-def checkpoint_bytes(model, card: dict) -> bytes:
-    buffer = io.BytesIO()
-    payload = {
-        "format": "gvae-checkpoint",
-        "version": 1,
-        "config": model.config.to_dict(),
-        "state_dict": model.state_dict(),
-        "card": card,
-    }
-    torch.save(payload, buffer)
-    return buffer.getvalue()
 
 
 # -- page ----------------------------------------------------------------------------
@@ -245,21 +221,13 @@ def live_view() -> None:
     right.plotly_chart(tau_figure(shown), width="stretch", key="t_tau")
 
     preview = st.session_state.get("t_preview")
-    if (
-        preview is None
-        or preview["step"] != step
-        and time.time() - preview["time"] > PREVIEW_EVERY_S
-    ):
-        model = current.snapshot_model()
+    stale = preview is None or preview["job"] != id(current)
+    if stale or preview["step"] != step and time.time() - preview["time"] > PREVIEW_EVERY_S:
         digits = test_digits()
-        with torch.no_grad():
-            x = torch.as_tensor(digits)
-            recon = torch.sigmoid(model.decode(gvae.one_hot_argmax(model.encode(x)))).numpy()
-            samples = model.decode_codes(
-                model.sample_prior(16, torch.Generator().manual_seed(0))
-            ).numpy()
+        recon, samples = current.preview(digits, n_samples=16)
         pairs = np.concatenate([digits, recon]).reshape(-1, 28, 28)
         preview = {
+            "job": id(current),
             "step": step,
             "time": time.time(),
             "pairs": image_grid(pairs, ncols=len(digits), scale=3),
@@ -270,8 +238,13 @@ def live_view() -> None:
     p1.image(
         preview["pairs"],
         caption=f"test digits (top) and reconstructions from their argmax codes (bottom), step {preview['step']}",
+        output_format="PNG",
     )
-    p2.image(preview["samples"], caption=f"samples from the uniform prior, step {preview['step']}")
+    p2.image(
+        preview["samples"],
+        caption=f"samples from the uniform prior, step {preview['step']}",
+        output_format="PNG",
+    )
 
     if not current.running and st.session_state.get("t_was_running"):
         st.rerun()  # the run ended between two fragment runs: redraw the buttons too
@@ -290,11 +263,10 @@ if current is not None and not running and current.trainer.step > 0:
     s[1].button(
         "Save to weights/", icon=":material/save:", on_click=on_save, width="stretch", key="t_save"
     )
-    model = current.snapshot_model()
     s[2].download_button(
         "Checkpoint",
         icon=":material/download:",
-        data=checkpoint_bytes(model, current.trainer.card()),
+        data=model_to_bytes(current.snapshot_model(), current.trainer.card()),
         file_name="gvae-trained.pt",
         width="stretch",
         key="t_download",

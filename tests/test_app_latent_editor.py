@@ -23,7 +23,7 @@ def controls(at) -> list[int]:
 
 
 def decoded_image_url(at) -> str:
-    return at.image[0].value[0]  # the large decoded digit comes first on the page
+    return next(i.value[0] for i in at.image if any("z = " in (c or "") for c in i.captions))
 
 
 def test_page_renders_with_twenty_controls_of_ten_categories():

@@ -1,0 +1,61 @@
+"""The benchmark commands run end to end in a tiny mode (their numbers are not asserted)."""
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("data_dir")
+
+
+def run(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_speed_benchmark_tiny():
+    out = run(
+        "gvae.bench",
+        "speed",
+        "--steps",
+        "20",
+        "--warmup",
+        "2",
+        "--rss-steps",
+        "5",
+        "--decode-repeats",
+        "5",
+    )
+    assert "speed-up over the article-style loop" in out and "arithmetic floor" in out
+    assert "peak RSS" in out and "decode 200 codes" in out
+
+
+def test_quality_benchmark_tiny(tmp_path):
+    out = run(
+        "gvae.bench",
+        "quality",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "5",
+        "--train-size",
+        "500",
+        "--test-limit",
+        "20",
+        "--iw-samples",
+        "5",
+        "--no-progress",
+        "--save-dir",
+        str(tmp_path),
+    )
+    for estimator in ("gumbel", "st-gumbel", "reinmax"):
+        assert f"| {estimator} |" in out
+        assert (tmp_path / f"gvae-{estimator}.pt").exists()
+
+
+def test_app_benchmark_tiny():
+    out = run("benchmarks.app", "editor", "playground", "--reruns", "2")
+    assert "latent editor: one category change" in out and "playground: one tau change" in out
