@@ -26,10 +26,10 @@ COLORS = {
 
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:
     fig.update_layout(
-        title=title,
+        title=dict(text=title, y=0.98, yanchor="top"),  # title on top, legend below it
         height=height,
-        margin=dict(l=10, r=10, t=50, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        margin=dict(l=10, r=10, t=80, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
         **kwargs,
     )
     return fig

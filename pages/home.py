@@ -25,11 +25,15 @@ explain(
     "a soft, temperature-controlled stand-in for the sample (Jang et al. 2017; Maddison et al. 2017)."
 )
 
+
+def new_samples() -> None:
+    st.session_state.home_seed = int(np.random.default_rng().integers(1 << 31))
+
+
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Samples from the prior")
-    if st.button("New samples", icon=":material/casino:", key="home_new_samples"):
-        st.session_state.home_seed = int(np.random.default_rng().integers(1 << 31))
+    st.button("New samples", icon=":material/casino:", key="home_new_samples", on_click=new_samples)
     seed = st.session_state.setdefault("home_seed", 0)
     codes = np.random.default_rng(seed).integers(K, size=(32, N))
     st.image(

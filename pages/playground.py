@@ -96,11 +96,11 @@ explain(
 if not st.session_state.get("talk_mode"):
     c1, c2, c3 = st.columns(3)
     c1.markdown("**Gumbel noise**")
-    c1.latex(r"g = -\log(-\log U),\quad U \sim \mathrm{Uniform}(0, 1)")
+    c1.latex(r"g = -\log(-\log U),\ U \sim \mathcal{U}(0, 1)")
     c2.markdown("**Gumbel-Max trick**")
-    c2.latex(r"\arg\max_k\,(\log \pi_k + g_k) \sim \mathrm{Categorical}(\pi)")
+    c2.latex(r"\arg\max_k\,(\log \pi_k + g_k) \sim \mathrm{Cat}(\pi)")
     c3.markdown("**Gumbel-Softmax relaxation**")
-    c3.latex(r"y_k = \frac{\exp((\log \pi_k + g_k)/\tau)}{\sum_j \exp((\log \pi_j + g_j)/\tau)}")
+    c3.latex(r"y = \mathrm{softmax}\big((\log \pi + g)/\tau\big)")
 
 controls = st.columns([1, 3, 3, 1, 1], vertical_alignment="bottom")
 controls[0].number_input("K", min_value=2, max_value=10, step=1, key="pg_k", on_change=on_k_change)

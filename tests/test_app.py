@@ -65,6 +65,7 @@ def test_model_selection_is_deep_linkable(tmp_path, monkeypatch, tiny_model_path
 def test_presentation_mode_hides_explanations_and_enlarges_images():
     at = new_app(page="pages/latent_editor.py")
     normal_text = len(at.markdown)
+
     def decoded(at):
         return next(i.value[0] for i in at.image if any("z = " in (c or "") for c in i.captions))
 
