@@ -319,8 +319,9 @@ def atlas_figure(atlas: np.ndarray, latent_dim: int, categorical_dim: int, code)
         showgrid=False,
         zeroline=False,
     )
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)  # square cells, whatever the page width
     fig.update_layout(
-        height=28 * latent_dim + 60,
+        height=40 * latent_dim + 60,
         showlegend=False,
         margin=dict(l=10, r=10, t=30, b=10),
         dragmode=False,

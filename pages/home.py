@@ -78,7 +78,7 @@ with right:
             f"{card.get('train_seconds', '?')} s on {card.get('device', '?')}, torch {card.get('torch_version', '?')}"
         )
     if card.get("command"):
-        st.code(card["command"], language="bash")
+        st.code(card["command"], language="bash", wrap_lines=True)
 
 st.subheader("Explore")
 links = st.columns(3)

@@ -215,7 +215,7 @@ def live_view() -> None:
     st.progress(step / max(total, 1))
 
     smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
-    shown = thin(history)
+    shown = thin(history, max_points=500)  # enough for a chart, cheap to redraw every second
     left, right = st.columns([3, 2])
     left.plotly_chart(loss_figure(shown, smoothing), width="stretch", key="t_loss")
     right.plotly_chart(tau_figure(shown), width="stretch", key="t_tau")
