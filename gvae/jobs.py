@@ -6,9 +6,11 @@ TrainingJob per user session and reads `history`, `status` and `error` whenever 
 
 from __future__ import annotations
 
+import atexit
 import copy
 import threading
 import time
+import weakref
 
 import numpy as np
 import torch
@@ -19,6 +21,15 @@ from gvae.errors import GvaeError
 from gvae.gumbel import one_hot_argmax
 from gvae.metrics import evaluate
 from gvae.trainer import Trainer
+
+_LIVE_JOBS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_jobs() -> None:
+    """Stop running jobs at interpreter exit, so no thread dies inside a torch kernel."""
+    for job in list(_LIVE_JOBS):
+        job.stop()
 
 
 class TrainingJob:
@@ -38,6 +49,7 @@ class TrainingJob:
         self.trainer.stop_event.clear()
         self.started_at = time.perf_counter()
         self.thread = threading.Thread(target=self._loop, name="gvae-training", daemon=True)
+        _LIVE_JOBS.add(self)
         self.thread.start()
 
     def stop(self, wait: bool = True) -> None:

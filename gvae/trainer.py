@@ -106,6 +106,7 @@ class Trainer:
         self.elapsed_s = 0.0  # time spent inside train_step, summed over sessions
         self._shuffled: tuple[int, torch.Tensor] | None = None  # (epoch, shuffled images)
         self._steps_per_s = 0.0
+        self._last_step_end = float("-inf")
 
     # -- the plan of the run ---------------------------------------------------------
     @property
@@ -168,9 +169,14 @@ class Trainer:
 
         epoch = self.step // self.steps_per_epoch
         self.step += 1
-        dt = time.perf_counter() - start
+        end = time.perf_counter()
+        dt = end - start
         self.elapsed_s += dt
-        rate = 1.0 / max(dt, 1e-9)
+        # Throughput from one step's end to the next (time between steps included, e.g. a
+        # UI thread holding the GIL); after a pause (stop, resume) from the step alone.
+        since_last = end - self._last_step_end
+        rate = 1.0 / max(since_last if since_last < 5.0 else dt, 1e-9)
+        self._last_step_end = end
         self._steps_per_s = rate if self._steps_per_s == 0 else 0.9 * self._steps_per_s + 0.1 * rate
         metrics = StepMetrics(
             step=self.step,

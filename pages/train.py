@@ -217,8 +217,14 @@ def live_view() -> None:
     smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
     shown = thin(history, max_points=500)  # enough for a chart, cheap to redraw every second
     left, right = st.columns([3, 2])
-    left.plotly_chart(loss_figure(shown, smoothing), width="stretch", key="t_loss")
-    right.plotly_chart(tau_figure(shown), width="stretch", key="t_tau")
+    # One pair of figures per run, refilled at each redraw (cheaper than building anew).
+    figures = st.session_state.get("t_figures")
+    if figures is None or figures["job"] != id(current):
+        figures = st.session_state.t_figures = {"job": id(current), "loss": None, "tau": None}
+    figures["loss"] = loss_figure(shown, smoothing, figures["loss"])
+    figures["tau"] = tau_figure(shown, figures["tau"])
+    left.plotly_chart(figures["loss"], width="stretch", key="t_loss")
+    right.plotly_chart(figures["tau"], width="stretch", key="t_tau")
 
     preview = st.session_state.get("t_preview")
     stale = preview is None or preview["job"] != id(current)

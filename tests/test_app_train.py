@@ -4,9 +4,11 @@ AppTest runs the page's run_every fragment once per run(), so each test advances
 sleeping while the background thread trains, then calling run() again.
 """
 
+import base64
 import json
 import time
 
+import numpy as np
 import pytest
 from conftest import assert_no_exception, new_app
 
@@ -38,11 +40,18 @@ def wait_for(condition, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def array(data) -> np.ndarray:
+    """A Plotly JSON array: a list, or numpy's {"dtype", "bdata"} base64 encoding."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+    return np.asarray(data)
+
+
 def curve_lengths(at) -> tuple[int, int]:
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     loss = next(s for s in specs if "Loss" in s["layout"]["title"]["text"])
     tau = next(s for s in specs if "Temperature" in s["layout"]["title"]["text"])
-    return len(loss["data"][0]["x"]), len(tau["data"][0]["x"])
+    return len(array(loss["data"][0]["x"])), len(array(tau["data"][0]["x"]))
 
 
 @pytest.fixture
