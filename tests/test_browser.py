@@ -143,3 +143,22 @@ def test_deep_links_restore_their_state(server, page):
     assert page.locator(f"{MAIN} input[type='text']").first.input_value() == "0.2, 0.3, 0.5"
     assert page.locator(MAIN).get_by_role("slider").first.get_attribute("aria-valuetext") == "0.1"
     no_exception(page)
+
+
+ATLAS_CELL_JS = """([variable, category]) => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(p => (p.layout.images || []).length);
+  gd.scrollIntoView();
+  const layout = gd._fullLayout, box = gd.getBoundingClientRect();
+  return [box.left + layout._size.l + layout.xaxis.l2p(category),
+          box.top + layout._size.t + layout.yaxis.l2p(variable)];
+}"""
+
+
+def test_clicking_an_atlas_cell_sets_that_variable(server, page):
+    open_page(page, f"{server}/latent_editor?z=00000000000000000000")
+    x, y = page.evaluate(ATLAS_CELL_JS, [4, 6])  # the cell of z4 = 6, in screen pixels
+    page.mouse.click(x, y)
+    page.wait_for_function("() => location.search.includes('z=00006000000000000000')")
+    wait_rendered(page)
+    assert page.get_by_text("z = 00006000000000000000").count() == 1
+    no_exception(page)
