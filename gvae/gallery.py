@@ -6,6 +6,7 @@ python -m gvae.gallery --data-dir ../shared/data     # rebuilds gvae/assets/gall
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -15,10 +16,16 @@ GALLERY_PATH = Path(__file__).resolve().parent / "assets" / "gallery.npz"
 PER_DIGIT = 3
 
 
+@functools.lru_cache(maxsize=2)
 def load_gallery(path: Path = GALLERY_PATH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(images (n, 784) float32 in [0, 1], labels (n,), test-set indices (n,))."""
+    """(images (n, 784) float32 in [0, 1], labels (n,), test-set indices (n,)).
+
+    Read once per process and shared, so the arrays are read-only."""
     with np.load(path, allow_pickle=False) as data:
-        return data["images"].astype(np.float32) / 255.0, data["labels"], data["indices"]
+        arrays = data["images"].astype(np.float32) / 255.0, data["labels"], data["indices"]
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 def build_gallery(data_dir=None, per_digit: int = PER_DIGIT, path: Path = GALLERY_PATH) -> Path:

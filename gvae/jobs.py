@@ -99,7 +99,7 @@ class TrainingJob:
         decoded draws from the prior (the same draws at every call, so they can be compared
         as training goes on). Both (n, D) Bernoulli means."""
         model = self.snapshot_model()
-        z_logits = model.encode(torch.as_tensor(digits, dtype=torch.float32))
+        z_logits = model.encode(torch.tensor(digits, dtype=torch.float32))  # a copy
         recon = torch.sigmoid(model.decode(one_hot_argmax(z_logits))).numpy()
         samples = model.decode_codes(
             model.sample_prior(n_samples, torch.Generator().manual_seed(seed))

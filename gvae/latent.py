@@ -67,6 +67,6 @@ def decode_to_images(model: CategoricalVAE, codes, side: int = 28) -> np.ndarray
 
 def argmax_code(model: CategoricalVAE, image: np.ndarray) -> tuple[list[int], np.ndarray]:
     """The per-variable argmax of q(z|x) for one grey-level image, and q itself (N, K)."""
-    x = torch.as_tensor(np.asarray(image, dtype=np.float32).reshape(1, -1))
+    x = torch.tensor(np.asarray(image, dtype=np.float32).reshape(1, -1))  # a copy
     q = model.posterior(x.to(next(model.parameters()).device))[0].cpu().numpy()
     return q.argmax(axis=-1).tolist(), q

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-from gvae.gumbel import ESTIMATORS, gumbel_softmax, one_hot_argmax, sample_gumbel
+from gvae.gumbel import ESTIMATORS, gumbel_softmax, sample_gumbel
 
 ARTICLE_PROBS = (0.05, 0.25, 0.7)
 ARTICLE_LABELS = ("Red", "Blue", "White")
@@ -162,7 +162,6 @@ __all__ = [
     "gumbel_max_frequencies",
     "hard_sample",
     "inverse_cdf_frequencies",
-    "one_hot_argmax",
     "simplex_samples",
     "soft_sample",
     "straight_through_example",

@@ -37,7 +37,8 @@ TALK_KEY = "talk_mode"
 
 
 def _folder_signature(folder: Path) -> tuple:
-    """Names, sizes and mtimes of the *.pt files: the cache key of the listing."""
+    """Names, sizes and mtimes of the *.pt files and the shipped default: the cache key
+    of the listing, so a saved, replaced or deleted file is seen at the next rerun."""
     files = sorted(folder.glob("*.pt")) + [gvae.DEFAULT_WEIGHTS]
     return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists())
 
@@ -54,7 +55,7 @@ def model_entries() -> list[dict]:
     """Every model file the app can offer, the shipped default first; bad files keep
     their error message instead of raising."""
     folder = gvae.user_weights_dir()
-    return _entries(str(folder), (_folder_signature(folder), str(gvae.DEFAULT_WEIGHTS)))
+    return _entries(str(folder), _folder_signature(folder))
 
 
 @st.cache_resource(show_spinner="Loading model…")

@@ -1,5 +1,7 @@
 """Latent editor: one category per latent variable, the decoded digit at once."""
 
+import zlib
+
 import numpy as np
 import streamlit as st
 
@@ -20,7 +22,7 @@ use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
 model, entry = current_model()
 N, K = model.config.latent_dim, model.config.categorical_dim
-gallery_images, gallery_labels, gallery_indices = load_gallery()
+gallery_images, gallery_labels, _ = load_gallery()
 rng = np.random.default_rng()
 
 
@@ -142,7 +144,7 @@ means = decode_to_images(model, [code])[0]  # (28, 28) Bernoulli means
 with view:
     st.subheader("Decoded digit")
     if show_sample:
-        seed = int(format_code(code)[:18] or 0) if K <= 10 else 0
+        seed = zlib.crc32(format_code(code).encode())  # the same code, the same sample
         picture = (np.random.default_rng(seed).random(means.shape) < means).astype(np.float32)
     else:
         picture = means

@@ -10,6 +10,7 @@ import streamlit as st
 import gvae
 from gvae.checkpoint import DEFAULT_WEIGHTS, model_to_bytes
 from gvae.figures import loss_figure, tau_figure, thin
+from gvae.gallery import load_gallery
 from gvae.images import image_grid
 from gvae.jobs import TrainingJob
 from gvae.trainer import available_devices
@@ -24,10 +25,8 @@ TRAIN_SIZES = [500, 1000, 5000, 10000, 60000]
 DEVICES = available_devices()
 
 
-@st.cache_data(show_spinner=False)
 def test_digits(n: int = 8) -> np.ndarray:
-    from gvae.gallery import load_gallery
-
+    """n of the shipped gallery's test digits (loaded once per process by gvae)."""
     images, _, _ = load_gallery()
     return images[:: max(1, len(images) // n)][:n]
 
@@ -61,10 +60,7 @@ def on_start() -> None:
     try:
         config = read_config()
         trainer = gvae.Trainer(config)  # loads MNIST; raises MissingDataError without it
-    except ValueError as error:
-        st.session_state.train_message = ("error", f"Not started: {error}")
-        return
-    except gvae.MissingDataError as error:
+    except (ValueError, gvae.MissingDataError) as error:  # bad input or no MNIST: say why
         st.session_state.train_message = ("error", f"Not started: {error}")
         return
     new_job = TrainingJob(trainer)
@@ -87,7 +83,6 @@ def on_reset() -> None:
         job().stop()
     st.session_state.pop(JOB_KEY, None)
     st.session_state.pop("train_message", None)
-    st.session_state.pop("saved_path", None)
 
 
 def valid_name(name: str) -> str:
@@ -112,7 +107,6 @@ def on_save() -> None:
     metrics = current.save(
         path, CARD_EVAL["n_images"], CARD_EVAL["iw_samples"], {"source": "Train page"}
     )
-    st.session_state.saved_path = str(path)
     st.session_state.train_message = (
         "success",
         f"Saved {path.name} (test −ELBO {metrics['neg_elbo']:.1f}, IW-NLL {metrics['iw_nll']:.1f} nats, "
