@@ -105,6 +105,7 @@ class Trainer:
         self.stop_event = threading.Event()
         self.elapsed_s = 0.0  # time spent inside train_step, summed over sessions
         self._shuffled: tuple[int, torch.Tensor] | None = None  # (epoch, shuffled images)
+        self._noise: torch.Tensor | None = None  # binarization buffer, reused every step
         self._steps_per_s = 0.0
         self._last_step_end = float("-inf")
 
@@ -148,7 +149,10 @@ class Trainer:
         tau, lr = self.schedule(self.step), self.lr_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x = binarize(self._batch(self.step), self.generator)  # (B, D), dynamic binarization
+        grey = self._batch(self.step)
+        if self._noise is None or self._noise.shape != grey.shape:
+            self._noise = torch.empty_like(grey)
+        x = binarize(grey, self.generator, self._noise)  # (B, D), dynamic binarization
         terms = self.model.loss(x, tau, self.config.estimator, self.generator)
         if not torch.isfinite(terms.loss):
             raise NonFiniteLossError(
