@@ -85,20 +85,13 @@ def playground(n: int) -> dict:
 
 def overhead(seconds: float) -> dict:
     """Steps/s of the Train page's background job while the page redraws every second,
-    against the same Trainer in a plain loop, in alternating windows of one run."""
+    against the same Trainer, with the page's own config, in a plain loop; alternating
+    windows of one run so both see the same background load."""
     import gvae
 
     images, _ = gvae.load_mnist("train", limit=10000)
-    config = gvae.TrainConfig(epochs=1000, train_size=10000)
 
-    def cli_rate() -> float:
-        trainer = gvae.Trainer(config, images=images)
-        start, end = trainer.step, time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            trainer.train_step()
-        return (trainer.step - start) / seconds
-
-    def app_rate() -> float:
+    def app_rate() -> tuple[float, gvae.TrainConfig]:
         at = app_on("pages/train.py")
         at.select_slider(key="t_train_size").set_value(10000)
         at.number_input(key="t_epochs").set_value(1000)
@@ -110,12 +103,20 @@ def overhead(seconds: float) -> dict:
             at.run()
         rate = (job.trainer.step - start_step) / (time.perf_counter() - start)
         job.stop()
-        return rate
+        return rate, job.trainer.config
+
+    def cli_rate(config: gvae.TrainConfig) -> float:
+        trainer = gvae.Trainer(config, images=images)  # the page's recipe, e.g. its tau
+        start, end = trainer.step, time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            trainer.train_step()
+        return (trainer.step - start) / seconds
 
     cli, app = [], []
     for _ in range(2):  # alternate, so both see the same background load
-        cli.append(cli_rate())
-        app.append(app_rate())
+        rate, config = app_rate()
+        app.append(rate)
+        cli.append(cli_rate(config))
     cli_mean, app_mean = statistics.mean(cli), statistics.mean(app)
     print(f"| Train page steps/s | {app_mean:.1f} | CLI loop steps/s | {cli_mean:.1f} |")
     print(
