@@ -17,6 +17,7 @@ The winning recipe is then trained for real with `python -m gvae.train` on the C
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -33,6 +34,7 @@ from gvae.gumbel import gumbel_softmax
 from gvae.metrics import evaluate
 from gvae.model import CategoricalVAE
 from gvae.schedule import TemperatureSchedule
+from gvae.trainer import epoch_order
 
 BATCH = 100
 
@@ -45,7 +47,7 @@ class Recipe:
     anneal_rate: float
     lr: float
 
-    @property
+    @functools.cached_property  # built once, not at every step
     def schedule(self) -> TemperatureSchedule:
         return TemperatureSchedule(self.tau0, self.tau_min, self.anneal_rate, 1000)
 
@@ -193,8 +195,7 @@ def train(
                 print(f"{per_step * 1e3:.2f} ms/step: {steps} steps fit in {budget_s:.0f} s")
         epoch, position = divmod(step, per_epoch)
         if position == 0:
-            order = torch.randperm(len(images), generator=torch.Generator().manual_seed(epoch))
-            shuffled = images[order.to(images.device)]
+            shuffled = images[epoch_order(len(images), seed, epoch).to(images.device)]
         x = binarize(shuffled[position * BATCH : (position + 1) * BATCH], generator)
         losses = pop.loss(x, step, generator)
         losses.sum().backward()  # models share no weights: each gets its own gradient

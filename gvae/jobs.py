@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import atexit
 import copy
+import csv
+import io
 import threading
 import time
 import weakref
@@ -15,7 +17,7 @@ import weakref
 import numpy as np
 import torch
 
-from gvae.checkpoint import save_model
+from gvae.checkpoint import model_to_bytes, save_model
 from gvae.data import fixed_test_set
 from gvae.errors import GvaeError
 from gvae.gumbel import one_hot_argmax
@@ -23,6 +25,7 @@ from gvae.metrics import evaluate
 from gvae.trainer import Trainer
 
 _LIVE_JOBS: weakref.WeakSet = weakref.WeakSet()
+HISTORY_COLUMNS = ("step", "epoch", "loss", "reconstruction", "kl", "tau", "lr")
 
 
 @atexit.register
@@ -111,6 +114,18 @@ class TrainingJob:
         if not history or history[-1]["steps_per_s"] <= 0:
             return None
         return (self.trainer.total_steps - self.trainer.step) / history[-1]["steps_per_s"]
+
+    def checkpoint_bytes(self) -> bytes:
+        """The current weights and card as a checkpoint file's bytes, e.g. for a download."""
+        return model_to_bytes(self.snapshot_model(), self.trainer.card())
+
+    def history_csv(self) -> str:
+        """One CSV row per step: step, epoch, loss, reconstruction, kl, tau, lr."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.history())
+        return out.getvalue()
 
     def save(self, path, eval_images: int = 1000, iw_samples: int = 100, card: dict | None = None):
         """Save a snapshot with its card: the recipe and a quick test-set score that says

@@ -52,6 +52,12 @@ def available_devices() -> list[str]:
     return devices
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The order of n training images in one epoch: a function of (seed, epoch) alone."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator)
+
+
 @dataclass
 class StepMetrics:
     step: int  # optimizer steps done so far, counting this one
@@ -136,8 +142,7 @@ class Trainer:
         in shuffled order, so a batch is a slice, not a gather."""
         epoch, position = divmod(step, self.steps_per_epoch)
         if self._shuffled is None or self._shuffled[0] != epoch:
-            g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-            order = torch.randperm(len(self.images), generator=g).to(self.device)
+            order = epoch_order(len(self.images), self.config.seed, epoch).to(self.device)
             self._shuffled = (epoch, self.images[order])
         b = min(self.config.batch_size, len(self.images))
         return self._shuffled[1][position * b : (position + 1) * b]

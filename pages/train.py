@@ -4,11 +4,10 @@ import re
 import time
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import gvae
-from gvae.checkpoint import DEFAULT_WEIGHTS, model_to_bytes
+from gvae.checkpoint import DEFAULT_WEIGHTS
 from gvae.figures import loss_figure, tau_figure, thin
 from gvae.gallery import load_gallery
 from gvae.images import image_grid
@@ -266,7 +265,7 @@ if current is not None and not running and current.trainer.step > 0:
     s[2].download_button(
         "Checkpoint",
         icon=":material/download:",
-        data=model_to_bytes(current.snapshot_model(), current.trainer.card()),
+        data=current.checkpoint_bytes,  # a callable: built on click, not at every rerun
         file_name="gvae-trained.pt",
         width="stretch",
         key="t_download",
@@ -274,7 +273,7 @@ if current is not None and not running and current.trainer.step > 0:
     s[3].download_button(
         "History CSV",
         icon=":material/download:",
-        data=pd.DataFrame(current.history()).drop(columns=["steps_per_s"]).to_csv(index=False),
+        data=current.history_csv,
         file_name="gvae-history.csv",
         mime="text/csv",
         width="stretch",

@@ -154,3 +154,20 @@ def test_cli_rejects_an_impossible_hyperparameter(tmp_path, capsys):
     assert train_cli.main(["--out", str(tmp_path / "m.pt"), "--tau-min", "5"]) == 2
     assert "tau_min" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_training_job_downloads(images, tmp_path):
+    from gvae.jobs import HISTORY_COLUMNS, TrainingJob
+
+    job = TrainingJob(Trainer(TrainConfig(max_steps=5, train_size=500), images=images))
+    job.start()
+    job.thread.join(timeout=60)
+    lines = job.history_csv().splitlines()
+    assert lines[0] == ",".join(HISTORY_COLUMNS) and len(lines) == 1 + 5
+    assert lines[-1].startswith("5,0,")  # step 5 of epoch 0
+    path = tmp_path / "download.pt"
+    path.write_bytes(job.checkpoint_bytes())
+    model = gvae.load_model(path)
+    assert model.card["steps"] == 5
+    for mine, theirs in zip(model.parameters(), job.trainer.model.parameters()):
+        assert torch.equal(mine, theirs)
