@@ -2,6 +2,7 @@
 benchmark. Playwright drives /usr/bin/chromium; it never downloads a browser.
 
     python -m benchmarks.browser             # cold start: `streamlit run` to Home rendered
+    python -m benchmarks.browser train       # Train page's steps/s in Chromium vs the CLI loop
 """
 
 from __future__ import annotations
@@ -129,21 +130,103 @@ def cold_start_seconds(browser) -> float:
     return elapsed
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.browser", description="Cold start of the app in Chromium"
-    )
-    p.add_argument("--starts", type=int, default=5)
-    args = p.parse_args(argv)
+MAIN = "[data-testid='stMainBlockContainer']"
+# Records (time, step) each time the Train page's step counter changes, in the page itself,
+# so measuring costs no polling.
+STEP_RECORDER_JS = """main => {
+  window.gvaeSteps = [];
+  new MutationObserver(() => {
+    const metric = document.querySelectorAll(main + " [data-testid='stMetric']")[1];
+    const match = metric && metric.innerText.match(/(\\d+) \\/ \\d+/);
+    const steps = window.gvaeSteps, step = match && Number(match[1]);
+    if (match && (!steps.length || steps[steps.length - 1][1] !== step))
+      steps.push([performance.now() / 1000, step]);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def browser_steps_per_s(browser, seconds: float, epochs: int) -> float:
+    """Steps/s of a Train page run (its default recipe, `epochs` long) as its own step
+    counter shows them in Chromium, over `seconds` after a 3 s warm-up."""
+    with streamlit_server() as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/train")
+        wait_rendered(page)
+        main = page.locator(MAIN)
+        main.get_by_label("Epochs").fill(str(epochs))
+        main.get_by_label("Epochs").press("Enter")
+        wait_rendered(page)
+        main.get_by_role("button", name="Start").click()
+        page.wait_for_selector(f"{MAIN} [data-testid='stMetric']")
+        time.sleep(3.0)
+        page.evaluate(STEP_RECORDER_JS, MAIN)
+        time.sleep(seconds)
+        steps = page.evaluate("() => window.gvaeSteps")
+        main.get_by_role("button", name="Stop").click()
+        page.close()
+    (t0, s0), (t1, s1) = steps[0], steps[-1]
+    return (s1 - s0) / (t1 - t0)
+
+
+def cli_steps_per_s(seconds: float, epochs: int) -> float:
+    """The same recipe in a plain Trainer loop, as `python -m gvae.train` runs it."""
+    import dataclasses
+
+    import torch
+
+    from gvae.config import QUICK_DEMO
+    from gvae.trainer import Trainer
+
+    torch.set_flush_denormal(True)  # as gvae.train does
+    trainer = Trainer(dataclasses.replace(QUICK_DEMO, epochs=epochs))
+    for _ in range(20):  # past the first steps, as the page's window is
+        trainer.train_step()
+    start, end = trainer.step, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        trainer.train_step()
+    return (trainer.step - start) / seconds
+
+
+def train_throughput(seconds: float, rounds: int = 2, epochs: int = 1000) -> None:
+    os.environ.setdefault("GVAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    app, cli = [], []
     with chromium() as browser:
-        times = [cold_start_seconds(browser) for _ in range(args.starts)]
+        for _ in range(rounds):  # alternate, so both see the same background load
+            app.append(browser_steps_per_s(browser, seconds, epochs))
+            cli.append(cli_steps_per_s(seconds, epochs))
+    a, c = statistics.mean(app), statistics.mean(cli)
     print(
-        f"cold start, `streamlit run` to Home rendered in Chromium, {args.starts} starts on {os.cpu_count()} cores:"
+        f"Train page in Chromium vs CLI loop, {rounds} x {seconds:.0f} s, {os.cpu_count()} cores:"
+    )
+    print("  page steps/s: " + ", ".join(f"{r:.1f}" for r in app) + f" (mean {a:.1f})")
+    print("  CLI steps/s:  " + ", ".join(f"{r:.1f}" for r in cli) + f" (mean {c:.1f})")
+    print(f"  page / CLI throughput: {a / c:.3f} (overhead {100 * (1 - a / c):.1f}%)")
+
+
+def cold_start(starts: int) -> None:
+    with chromium() as browser:
+        times = [cold_start_seconds(browser) for _ in range(starts)]
+    print(
+        f"cold start, `streamlit run` to Home rendered in Chromium, {starts} starts on {os.cpu_count()} cores:"
     )
     print(
         f"  median {statistics.median(times):.2f} s, min {min(times):.2f} s, max {max(times):.2f} s"
     )
     print("  all: " + ", ".join(f"{t:.2f}" for t in times))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.browser", description="The app in Chromium: cold start, training"
+    )
+    p.add_argument("which", nargs="?", choices=["cold-start", "train"], default="cold-start")
+    p.add_argument("--starts", type=int, default=5, help="cold starts to take the median of")
+    p.add_argument("--seconds", type=float, default=30.0, help="length of each training window")
+    args = p.parse_args(argv)
+    if args.which == "train":
+        train_throughput(args.seconds)
+    else:
+        cold_start(args.starts)
     return 0
 
 

@@ -57,6 +57,15 @@ def _load_uint8(root: str, train: bool, download: bool) -> tuple[torch.Tensor, t
     return dataset.data.reshape(len(dataset.data), -1), dataset.targets
 
 
+def ensure_mnist(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data root, once MNIST is there (downloaded if missing and possible).
+
+    Raises MissingDataError with the path and file names otherwise."""
+    root = resolve_data_dir(data_dir)
+    _load_uint8(str(root), True, True)
+    return root
+
+
 def load_mnist(
     split: str = "train",
     data_dir: str | os.PathLike | None = None,

@@ -6,7 +6,10 @@ PNG encoders take directly.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from PIL import Image
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -29,3 +32,11 @@ def image_grid(images: np.ndarray, ncols: int, pad: int = 2, scale: int = 1, fil
         top, left = pad + r * (h + pad), pad + c * (w + pad)
         grid[top : top + h, left : left + w] = image
     return upscale(to_uint8(grid), scale)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A uint8 picture as PNG bytes. Encode a picture that is redrawn unchanged once and
+    hand st.image the bytes: it encodes an array anew at every rerun."""
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG", compress_level=1)  # speed over size
+    return out.getvalue()

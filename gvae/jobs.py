@@ -1,81 +1,274 @@
-"""A training run in a background thread, for interactive front ends.
+"""A training run in a process of its own, for interactive front ends.
 
-The thread only calls the Trainer; it never touches any UI. A front end keeps one
-TrainingJob per user session and reads `history`, `status` and `error` whenever it redraws.
+Why a process and not a thread: a front end such as Streamlit redraws in Python threads
+of its own interpreter, and a training thread needs the GIL between any two torch ops,
+so every redraw stalled training (on a 2-core CPU the Train page cost 15-30 % of the
+steps). In its own process the Trainer shares only the CPU with the UI.
+
+The worker process owns the Trainer and answers requests between two steps, so a stop
+takes effect after the step in progress and every answer describes whole steps. It never
+writes unasked, so a front end that stops reading (a user on another page) never stalls
+it. Workers fork from a server process that has imported torch once, so a Start after
+the first one is answered in a fraction of a second. A ThreadTuner picks the worker's
+torch thread count from what trains fastest beside the UI.
 """
 
 from __future__ import annotations
 
-import atexit
-import copy
+import contextlib
 import csv
 import io
+import multiprocessing
 import threading
 import time
 import weakref
+from multiprocessing import forkserver
 
 import numpy as np
 import torch
 
 from gvae.checkpoint import model_to_bytes, save_model
-from gvae.data import fixed_test_set
-from gvae.errors import GvaeError
+from gvae.config import ModelConfig, TrainConfig
+from gvae.data import ensure_mnist, fixed_test_set
+from gvae.errors import GvaeError, MissingDataError
 from gvae.gumbel import one_hot_argmax
 from gvae.metrics import evaluate
+from gvae.model import CategoricalVAE
 from gvae.trainer import Trainer
 
-_LIVE_JOBS: weakref.WeakSet = weakref.WeakSet()
 HISTORY_COLUMNS = ("step", "epoch", "loss", "reconstruction", "kl", "tau", "lr")
+REFRESH_S = 0.05  # reads within this long of the last answer reuse it
+REPLY_TIMEOUT_S = 120.0  # a worker answers between two steps; this is only a safety net
+
+# Forked from a single-threaded server that already imported torch: fast to start, and
+# safe where forking the (multi-threaded) front end itself would not be. (The server
+# finds gvae from the working directory, as `streamlit run app.py` from the project
+# root has it; elsewhere each worker imports torch itself, a few seconds slower.)
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["gvae.jobs"])
+_RAISED_AS = {"ValueError": ValueError, "MissingDataError": MissingDataError}
 
 
-@atexit.register
-def _stop_all_jobs() -> None:
-    """Stop running jobs at interpreter exit, so no thread dies inside a torch kernel."""
-    for job in list(_LIVE_JOBS):
-        job.stop()
+def prepare_workers() -> None:
+    """Start the worker server now; it imports torch in the background, so the first
+    Start need not wait for it. Returns at once; calling it again costs nothing."""
+    forkserver.ensure_running()
 
 
+# -- the worker process -----------------------------------------------------------------
+class ThreadTuner:
+    """Uses, for the next 20 s, the number of torch threads that trained fastest in a 2 s
+    trial of each; then tries again.
+
+    Why: torch's threads meet at the end of every op, so when the UI (the Streamlit server
+    and a browser drawing the page) takes part of a core, every op waits for the thread
+    that lost its core. On 2 cores with the Train page open in Chromium one thread trained
+    faster than two (about 44 against 27 steps/s); with no page drawing, two beat one (61
+    against 47). Trials are timed on the wall clock, so the stalls while the page redraws
+    count: a per-step median would hide them."""
+
+    def __init__(
+        self, most: int, use_s=20.0, trial_s=2.0, clock=time.perf_counter, set_threads=None
+    ):
+        self.candidates = sorted({most, 1}, reverse=True)
+        self.use_s, self.trial_s, self.clock = use_s, trial_s, clock
+        self.set_threads = set_threads or torch.set_num_threads
+        self.steps_per_s: dict[int, float] = {}  # each candidate's last trial
+        self._phases = self._plan()
+        self._next_phase()
+
+    def _plan(self):
+        """Endless (threads, seconds, is_trial) phases."""
+        while True:
+            if len(self.candidates) > 1:
+                for threads in self.candidates:
+                    yield threads, self.trial_s, True
+            fastest = max(self.candidates, key=lambda n: self.steps_per_s.get(n, 0.0))
+            yield fastest, self.use_s, False
+
+    def _next_phase(self) -> None:
+        self.threads, self._length, self._is_trial = next(self._phases)
+        self.set_threads(self.threads)
+        self.restart()
+
+    def restart(self) -> None:
+        """Time the current phase from the next step on (e.g. after a pause)."""
+        self._started, self._steps = None, 0
+
+    def step_done(self) -> None:
+        """Call after each step; may change the thread count for the next one."""
+        now = self.clock()
+        if self._started is None:  # the first step after a change or pause is not timed
+            self._started = now
+            return
+        self._steps += 1
+        if now - self._started >= self._length:
+            if self._is_trial:
+                self.steps_per_s[self.threads] = self._steps / (now - self._started)
+            self._next_phase()
+
+
+def _view(trainer: Trainer, running: bool, error: str | None, since: int) -> dict:
+    """What the front end sees: the run's position and the history rows it lacks."""
+    return {
+        "step": trainer.step,
+        "total_steps": trainer.total_steps,
+        "done": trainer.done,
+        "running": running,
+        "error": error,
+        "rows": trainer.history[since:],
+    }
+
+
+def _weights(trainer: Trainer) -> dict:
+    # numpy, not tensors: torch may register shared-memory pickling for tensors.
+    state = {k: v.detach().cpu().numpy() for k, v in trainer.model.state_dict().items()}
+    return {"state": state, "model_config": trainer.model.config.to_dict(), "card": trainer.card()}
+
+
+def _worker_main(conn, config: TrainConfig, data_dir: str) -> None:
+    torch.set_flush_denormal(True)  # as gvae.train does: subnormal floats are slow on x86
+    try:
+        trainer = Trainer(config, data_dir=data_dir)
+    except Exception as error:  # sent back, raised by TrainingJob() in the front end
+        conn.send(("error", type(error).__name__, str(error)))
+        return
+    conn.send(("ready", _view(trainer, False, None, 0)))
+    tuner = ThreadTuner(torch.get_num_threads())
+    running, error = False, None
+    while True:
+        if not running or conn.poll():  # idle: wait for a request; running: peek
+            try:
+                command, since = conn.recv()
+            except EOFError:  # the front end went away
+                return
+            if command == "close":
+                return
+            if command == "run" and not trainer.done:
+                running, error = True, None
+                tuner.restart()
+            elif command == "stop":
+                running = False
+            reply = _weights(trainer) if command == "weights" else {}
+            conn.send(("ok", {**_view(trainer, running, error, since), **reply}))
+        if running:
+            try:
+                trainer.train_step()
+                tuner.step_done()
+            except GvaeError as failure:  # e.g. a NaN loss: the last good weights are kept
+                running, error = False, str(failure)
+            except Exception as failure:  # shown in the UI rather than lost in a process
+                running, error = False, f"{type(failure).__name__}: {failure}"
+            running = running and not trainer.done
+
+
+def _shut_down(process, conn) -> None:
+    """Ask the worker to exit, then make sure it has (at GC or interpreter exit)."""
+    with contextlib.suppress(OSError, ValueError):  # already gone or closed
+        conn.send(("close", 0))
+    process.join(timeout=5)
+    if process.is_alive():
+        process.kill()
+    conn.close()
+
+
+# -- the front end's handle -------------------------------------------------------------
 class TrainingJob:
-    def __init__(self, trainer: Trainer):
-        self.trainer = trainer
-        self.lock = threading.Lock()  # held for each step, so snapshots see whole steps
-        self.error: str | None = None
-        self.thread: threading.Thread | None = None
-        self.started_at: float | None = None
+    """One training run in a worker process. Creating it loads the data and builds the
+    Trainer there; bad hyperparameters raise ValueError and missing MNIST raises
+    MissingDataError, here, before anything starts."""
+
+    def __init__(self, config: TrainConfig, data_dir=None):
+        self.config = config
+        root = ensure_mnist(data_dir)  # here, where a download or its failure is visible
+        self._conn, child_conn = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(
+            target=_worker_main,
+            args=(child_conn, config, str(root)),
+            name="gvae-training",
+            daemon=True,
+        )
+        self.process.start()
+        child_conn.close()
+        self._finalizer = weakref.finalize(self, _shut_down, self.process, self._conn)
+        self._lock = threading.Lock()  # one request at a time, from any thread
+        self._history: list[dict] = []
+        self._view: dict = {}
+        self._refreshed_at = float("-inf")
+        self._failure: str | None = None  # set if the worker dies under us
+        self._closed = False
+        kind, *payload = self._receive()
+        if kind == "error":
+            self.close()
+            error_type, message = payload
+            raise _RAISED_AS.get(error_type, GvaeError)(message)
+        self._apply(payload[0])
+
+    # -- talking to the worker ----------------------------------------------------------
+    def _receive(self):
+        if not self._conn.poll(REPLY_TIMEOUT_S):
+            raise GvaeError(f"the training process did not answer in {REPLY_TIMEOUT_S:.0f} s")
+        return self._conn.recv()
+
+    def _request(self, command: str) -> dict:
+        with self._lock:
+            if self._failure is None and not self._closed:
+                try:
+                    self._conn.send((command, len(self._history)))
+                    self._apply(self._receive()[1])
+                except (EOFError, OSError, GvaeError) as error:
+                    self._failure = f"the training process ended unexpectedly ({error})"
+                    self._view = {**self._view, "running": False}
+            return self._view
+
+    def _apply(self, view: dict) -> None:
+        self._history.extend(view.pop("rows"))
+        self._view = view
+        self._refreshed_at = time.monotonic()
+
+    def refresh(self) -> None:
+        """Fetch the worker's progress, unless the last answer is fresher than REFRESH_S."""
+        if time.monotonic() - self._refreshed_at > REFRESH_S:
+            self._request("sync")
 
     # -- control ------------------------------------------------------------------------
     def start(self) -> None:
-        """Start or resume in a new thread; the Trainer continues where it stopped."""
-        if self.running or self.trainer.done:
-            return
-        self.error = None
-        self.trainer.stop_event.clear()
-        self.started_at = time.perf_counter()
-        self.thread = threading.Thread(target=self._loop, name="gvae-training", daemon=True)
-        _LIVE_JOBS.add(self)
-        self.thread.start()
+        """Start, or resume where it stopped: same step, optimizer state and history."""
+        self._request("run")
 
-    def stop(self, wait: bool = True) -> None:
-        """Ask the thread to stop after the step in progress."""
-        self.trainer.stop_event.set()
-        if wait and self.thread is not None:
-            self.thread.join(timeout=30)
+    def stop(self) -> None:
+        """Stop after the step in progress; returns once the worker has stopped."""
+        self._request("stop")
 
-    def _loop(self) -> None:
-        trainer = self.trainer
-        try:
-            while not trainer.done and not trainer.stop_event.is_set():
-                with self.lock:
-                    trainer.train_step()
-        except GvaeError as error:
-            self.error = str(error)
-        except Exception as error:  # surfaced in the UI rather than lost in a thread
-            self.error = f"{type(error).__name__}: {error}"
+    def close(self) -> None:
+        """End the worker process; the job can only be read from then on."""
+        self._finalizer()
+        self._closed = True
 
-    # -- what a front end reads ----------------------------------------------------------
+    # -- what a front end reads ---------------------------------------------------------
+    @property
+    def step(self) -> int:
+        self.refresh()
+        return self._view["step"]
+
+    @property
+    def total_steps(self) -> int:
+        return self._view["total_steps"]
+
+    @property
+    def done(self) -> bool:
+        self.refresh()
+        return self._view["done"]
+
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        self.refresh()
+        return self._view["running"]
+
+    @property
+    def error(self) -> str | None:
+        self.refresh()
+        return self._view["error"] or self._failure
 
     @property
     def status(self) -> str:
@@ -83,41 +276,46 @@ class TrainingJob:
             return "running"
         if self.error:
             return "failed"
-        if self.trainer.done:
+        if self.done:
             return "finished"
-        return "stopped" if self.trainer.step > 0 else "ready"
+        return "stopped" if self.step > 0 else "ready"
 
     def history(self) -> list[dict]:
-        return list(self.trainer.history)  # a copy: the thread appends while we draw
+        """One dict per step done (StepMetrics fields); a copy, safe to keep."""
+        self.refresh()
+        return list(self._history)
 
-    def snapshot_model(self):
-        """A copy of the model between two steps, in eval mode, for previews and saving."""
-        with self.lock:
-            model = copy.deepcopy(self.trainer.model)
-        return model.cpu().eval()
+    def eta_seconds(self) -> float | None:
+        history = self.history()
+        if not history or history[-1]["steps_per_s"] <= 0:
+            return None
+        return (self.total_steps - self.step) / history[-1]["steps_per_s"]
+
+    def snapshot(self) -> tuple[CategoricalVAE, dict]:
+        """The model between two steps, in eval mode, and its card (recipe and progress)."""
+        reply = self._request("weights")
+        if "state" not in reply:
+            raise GvaeError(f"no weights to read: {self._failure or 'the job is closed'}")
+        model = CategoricalVAE(ModelConfig.from_dict(reply["model_config"]))
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in reply["state"].items()})
+        return model.eval(), reply["card"]
 
     @torch.no_grad()
     def preview(self, digits: np.ndarray, n_samples: int = 16, seed: int = 0):
         """Reconstructions of `digits` (n, D) from their argmax codes, and n_samples
         decoded draws from the prior (the same draws at every call, so they can be compared
         as training goes on). Both (n, D) Bernoulli means."""
-        model = self.snapshot_model()
-        z_logits = model.encode(torch.tensor(digits, dtype=torch.float32))  # a copy
+        model, _ = self.snapshot()
+        z_logits = model.encode(torch.tensor(digits, dtype=torch.float32))  # (n, N, K)
         recon = torch.sigmoid(model.decode(one_hot_argmax(z_logits))).numpy()
         samples = model.decode_codes(
             model.sample_prior(n_samples, torch.Generator().manual_seed(seed))
         )
         return recon, samples.numpy()
 
-    def eta_seconds(self) -> float | None:
-        history = self.trainer.history
-        if not history or history[-1]["steps_per_s"] <= 0:
-            return None
-        return (self.trainer.total_steps - self.trainer.step) / history[-1]["steps_per_s"]
-
     def checkpoint_bytes(self) -> bytes:
         """The current weights and card as a checkpoint file's bytes, e.g. for a download."""
-        return model_to_bytes(self.snapshot_model(), self.trainer.card())
+        return model_to_bytes(*self.snapshot())
 
     def history_csv(self) -> str:
         """One CSV row per step: step, epoch, loss, reconstruction, kl, tau, lr."""
@@ -130,9 +328,9 @@ class TrainingJob:
     def save(self, path, eval_images: int = 1000, iw_samples: int = 100, card: dict | None = None):
         """Save a snapshot with its card: the recipe and a quick test-set score that says
         how it was computed (the first `eval_images` test images, k = `iw_samples`)."""
-        model = self.snapshot_model()
+        model, recipe = self.snapshot()
         test, _ = fixed_test_set(limit=eval_images)
         metrics = evaluate(model, test, iw_samples, seed=0)
         metrics["note"] = f"quick score: first {eval_images} test images, k = {iw_samples}"
-        save_model(model, path, card={**self.trainer.card(), **(card or {}), "metrics": metrics})
+        save_model(model, path, card={**recipe, **(card or {}), "metrics": metrics})
         return metrics

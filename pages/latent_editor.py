@@ -7,7 +7,7 @@ import streamlit as st
 
 from gvae.figures import atlas_figure, posterior_heatmap
 from gvae.gallery import load_gallery
-from gvae.images import image_grid, to_uint8, upscale
+from gvae.images import image_grid, png_bytes, to_uint8, upscale
 from gvae.latent import (
     argmax_code,
     atlas_codes,
@@ -24,6 +24,12 @@ model, entry = current_model()
 N, K = model.config.latent_dim, model.config.categorical_dim
 gallery_images, gallery_labels, _ = load_gallery()
 rng = np.random.default_rng()
+
+
+@st.cache_data(show_spinner=False)
+def gallery_png() -> bytes:
+    """The gallery's picture never changes: encode it once per server, not per rerun."""
+    return png_bytes(image_grid(gallery_images.reshape(-1, 28, 28), ncols=15, scale=2))
 
 
 # -- state: the code lives in session_state["code"] and in the URL (?z=...) -------------
@@ -115,7 +121,7 @@ show_sample = buttons[3].toggle(
 )
 
 with st.expander("Start from a test digit", expanded=False):
-    st.image(image_grid(gallery_images.reshape(-1, 28, 28), ncols=15, scale=2), output_format="PNG")
+    st.image(gallery_png(), output_format="PNG")  # "auto" would re-encode it as JPEG
     st.pills(
         "Test digit (in the order shown)",
         options=list(range(len(gallery_labels))),

@@ -8,10 +8,12 @@ import streamlit as st
 
 import gvae
 from gvae.checkpoint import DEFAULT_WEIGHTS
+from gvae.config import LR_SCHEDULES
+from gvae.config import QUICK_DEMO as D  # the widgets' defaults
 from gvae.figures import loss_figure, tau_figure, thin
 from gvae.gallery import load_gallery
-from gvae.images import image_grid
-from gvae.jobs import TrainingJob
+from gvae.images import image_grid, png_bytes
+from gvae.jobs import TrainingJob, prepare_workers
 from gvae.trainer import available_devices
 from pages.common import explain, use_app_navigation
 
@@ -22,6 +24,7 @@ PREVIEW_EVERY_S = 3.0  # reconstructions and samples are redrawn this often
 CARD_EVAL = {"n_images": 1000, "iw_samples": 100}  # the quick test-set score saved in cards
 TRAIN_SIZES = [500, 1000, 5000, 10000, 60000]
 DEVICES = available_devices()
+prepare_workers()  # the training process server imports torch while the person reads
 
 
 def test_digits(n: int = 8) -> np.ndarray:
@@ -58,11 +61,10 @@ def on_start() -> None:
     st.session_state.pop("train_message", None)
     try:
         config = read_config()
-        trainer = gvae.Trainer(config)  # loads MNIST; raises MissingDataError without it
-    except (ValueError, gvae.MissingDataError) as error:  # bad input or no MNIST: say why
+        new_job = TrainingJob(config)  # a worker process; raises MissingDataError without MNIST
+    except (ValueError, gvae.GvaeError) as error:  # bad input, no MNIST...: say why
         st.session_state.train_message = ("error", f"Not started: {error}")
         return
-    new_job = TrainingJob(trainer)
     st.session_state[JOB_KEY] = new_job
     new_job.start()
 
@@ -79,7 +81,7 @@ def on_resume() -> None:
 
 def on_reset() -> None:
     if job():
-        job().stop()
+        job().close()  # ends its process
     st.session_state.pop(JOB_KEY, None)
     st.session_state.pop("train_message", None)
 
@@ -127,25 +129,37 @@ st.session_state.t_was_running = running  # the fragment compares against this
 
 with st.expander("Hyperparameters", expanded=current is None):
     c = st.columns(4)
-    c[0].number_input("Epochs", min_value=1, value=15, step=1, key="t_epochs")
+    c[0].number_input("Epochs", min_value=1, value=D.epochs, step=1, key="t_epochs")
     c[1].number_input("Max steps (0: no limit)", min_value=0, value=0, step=100, key="t_max_steps")
-    c[2].select_slider("Training images", options=TRAIN_SIZES, value=10000, key="t_train_size")
-    c[3].number_input("Batch size", min_value=1, value=100, step=10, key="t_batch_size")
+    c[2].select_slider(
+        "Training images", options=TRAIN_SIZES, value=D.train_size, key="t_train_size"
+    )
+    c[3].number_input("Batch size", min_value=1, value=D.batch_size, step=10, key="t_batch_size")
     c = st.columns(4)
     c[0].number_input(
-        "Learning rate", min_value=0.0, value=1e-3, step=1e-4, format="%.4f", key="t_lr"
+        "Learning rate", min_value=0.0, value=D.lr, step=1e-4, format="%.4f", key="t_lr"
     )
-    c[1].selectbox("LR schedule", ["constant", "cosine"], key="t_lr_schedule")
-    c[2].selectbox("Estimator", list(gvae.ESTIMATORS), key="t_estimator")
-    c[3].selectbox("Device", DEVICES, key="t_device")
+    c[1].selectbox(
+        "LR schedule", LR_SCHEDULES, index=LR_SCHEDULES.index(D.lr_schedule), key="t_lr_schedule"
+    )
+    estimators = list(gvae.ESTIMATORS)
+    c[2].selectbox("Estimator", estimators, index=estimators.index(D.estimator), key="t_estimator")
+    c[3].selectbox("Device", DEVICES, index=DEVICES.index(D.device), key="t_device")
     c = st.columns(5)
-    c[0].number_input("τ0", min_value=0.0, value=1.0, step=0.1, key="t_tau0")
-    c[1].number_input("τ min", min_value=0.0, value=0.5, step=0.05, key="t_tau_min")
+    c[0].number_input("τ0", min_value=0.0, value=D.tau0, step=0.1, key="t_tau0")
+    c[1].number_input("τ min", min_value=0.0, value=D.tau_min, step=0.05, key="t_tau_min")
     c[2].number_input(
-        "Anneal rate", min_value=0.0, value=1e-3, step=1e-4, format="%.5f", key="t_anneal_rate"
+        "Anneal rate",
+        min_value=0.0,
+        value=D.anneal_rate,
+        step=1e-4,
+        format="%.5f",
+        key="t_anneal_rate",
     )
-    c[3].number_input("Anneal every (steps)", min_value=1, value=100, step=50, key="t_anneal_every")
-    c[4].number_input("Seed", min_value=0, value=0, step=1, key="t_seed")
+    c[3].number_input(
+        "Anneal every (steps)", min_value=1, value=D.anneal_every, step=50, key="t_anneal_every"
+    )
+    c[4].number_input("Seed", min_value=0, value=D.seed, step=1, key="t_seed")
 
 b = st.columns(4)
 b[0].button(
@@ -171,7 +185,7 @@ b[2].button(
     on_click=on_resume,
     width="stretch",
     key="t_resume",
-    disabled=current is None or running or current.trainer.done,
+    disabled=current is None or running or current.done,
 )
 b[3].button(
     "Reset",
@@ -193,10 +207,10 @@ def live_view() -> None:
     if current is None:
         st.info("Set the hyperparameters and press Start.")
         return
-    trainer, history = current.trainer, current.history()
+    history = current.history()
     if current.error:
         st.error(f"Training stopped: {current.error}")
-    step, total = trainer.step, trainer.total_steps
+    step, total = current.step, current.total_steps
     eta = current.eta_seconds()
     last = history[-1] if history else {}
     m = st.columns(5)
@@ -229,20 +243,21 @@ def live_view() -> None:
             "job": id(current),
             "step": step,
             "time": time.time(),
-            "pairs": image_grid(pairs, ncols=len(digits), scale=3),
-            "samples": image_grid(samples.reshape(-1, 28, 28), ncols=8, scale=3),
+            # Encoded once here, not at each redraw: PNG encoding was a fifth of a redraw.
+            "pairs": png_bytes(image_grid(pairs, ncols=len(digits), scale=3)),
+            "samples": png_bytes(image_grid(samples.reshape(-1, 28, 28), ncols=8, scale=3)),
         }
         st.session_state.t_preview = preview
     p1, p2 = st.columns(2)
     p1.image(
         preview["pairs"],
         caption=f"test digits (top) and reconstructions from their argmax codes (bottom), step {preview['step']}",
-        output_format="PNG",
+        output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
     p2.image(
         preview["samples"],
         caption=f"samples from the uniform prior, step {preview['step']}",
-        output_format="PNG",
+        output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
 
     if not current.running and st.session_state.get("t_was_running"):
@@ -251,12 +266,12 @@ def live_view() -> None:
 
 live_view()
 
-if current is not None and not running and current.trainer.step > 0:
+if current is not None and not running and current.step > 0:
     st.subheader("Save")
     s = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
     s[0].text_input(
         "Name",
-        value=f"my-{current.trainer.config.estimator}-{current.trainer.step}",
+        value=f"my-{current.config.estimator}-{current.step}",
         key="t_save_name",
     )
     s[1].button(

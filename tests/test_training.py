@@ -1,6 +1,8 @@
 """The training engine and the CLIs on real MNIST from ../shared/data (never downloaded)."""
 
 import json
+import os
+import time
 
 import pytest
 import torch
@@ -156,12 +158,17 @@ def test_cli_rejects_an_impossible_hyperparameter(tmp_path, capsys):
     assert not (tmp_path / "m.pt").exists()
 
 
-def test_training_job_downloads(images, tmp_path):
+def test_training_job_trains_in_its_own_process(images, tmp_path):
     from gvae.jobs import HISTORY_COLUMNS, TrainingJob
 
-    job = TrainingJob(Trainer(TrainConfig(max_steps=5, train_size=500), images=images))
+    config = TrainConfig(max_steps=5, train_size=500)
+    job = TrainingJob(config)
+    assert job.process.pid != os.getpid() and job.status == "ready"
     job.start()
-    job.thread.join(timeout=60)
+    deadline = time.time() + 60
+    while job.running and time.time() < deadline:
+        time.sleep(0.05)
+    assert job.status == "finished" and job.step == 5
     lines = job.history_csv().splitlines()
     assert lines[0] == ",".join(HISTORY_COLUMNS) and len(lines) == 1 + 5
     assert lines[-1].startswith("5,0,")  # step 5 of epoch 0
@@ -169,5 +176,69 @@ def test_training_job_downloads(images, tmp_path):
     path.write_bytes(job.checkpoint_bytes())
     model = gvae.load_model(path)
     assert model.card["steps"] == 5
-    for mine, theirs in zip(model.parameters(), job.trainer.model.parameters()):
-        assert torch.equal(mine, theirs)
+    here = Trainer(config, images=images)  # the same run in this process
+    here.run()
+    for theirs, mine in zip(model.parameters(), here.model.parameters()):
+        torch.testing.assert_close(theirs, mine)
+    job.close()
+    assert not job.process.is_alive()
+
+
+def test_training_job_stops_within_a_step_and_resumes(images):
+    from gvae.jobs import TrainingJob
+
+    job = TrainingJob(TrainConfig(max_steps=100_000, train_size=500))
+    job.start()
+    while job.step < 3:
+        time.sleep(0.02)
+    job.stop()
+    stopped_at = job.step
+    time.sleep(0.3)
+    assert job.step == stopped_at and job.status == "stopped"
+    job.start()
+    while job.step < stopped_at + 3:
+        time.sleep(0.02)
+    job.stop()
+    steps = [row["step"] for row in job.history()]
+    assert steps == list(range(1, job.step + 1))  # one history, no restart
+    job.close()
+
+
+def test_training_job_reports_bad_settings_before_starting(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    from gvae.jobs import TrainingJob
+
+    def offline(self):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(MNIST, "download", offline)
+
+    with pytest.raises(ValueError, match="cuda"):  # raised in the worker, re-raised here
+        TrainingJob(TrainConfig(max_steps=5, train_size=500, device="cuda:99"))
+    with pytest.raises(MissingDataError, match="MNIST/raw"):
+        TrainingJob(TrainConfig(max_steps=5), data_dir=tmp_path / "empty-and-offline")
+
+
+def test_thread_tuner_follows_the_faster_thread_count():
+    from gvae.jobs import ThreadTuner
+
+    now, set_to = [0.0], []
+    seconds_per_step = {2: 0.010, 1: 0.025}  # two threads faster: nothing else on the CPU
+    tuner = ThreadTuner(2, use_s=2.0, trial_s=0.2, clock=lambda: now[0], set_threads=set_to.append)
+
+    def run(steps: int) -> dict:
+        used = {1: 0, 2: 0}
+        for _ in range(steps):
+            used[tuner.threads] += 1
+            now[0] += seconds_per_step[tuner.threads]
+            tuner.step_done()
+        return used
+
+    used = run(2000)
+    assert used[2] > 0.85 * 2000 and set_to[0] == 2 and set_to[-1] == tuner.threads
+    seconds_per_step.update({2: 0.040, 1: 0.020})  # a UI now takes part of a core
+    run(500)  # the next trial notices
+    used = run(2000)
+    assert used[1] > 0.85 * 2000
+    assert tuner.steps_per_s[1] > tuner.steps_per_s[2]
