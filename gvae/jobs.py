@@ -247,6 +247,12 @@ class TrainingJob:
 
     # -- what a front end reads ---------------------------------------------------------
     @property
+    def alive(self) -> bool:
+        """Whether the worker is there to answer: its weights can be read."""
+        self.refresh()
+        return self._failure is None and not self._closed
+
+    @property
     def step(self) -> int:
         self.refresh()
         return self._view["step"]

@@ -235,7 +235,8 @@ def live_view() -> None:
 
     preview = st.session_state.get("t_preview")
     stale = preview is None or preview["job"] != id(current)
-    if stale or preview["step"] != step and time.time() - preview["time"] > PREVIEW_EVERY_S:
+    due = stale or preview["step"] != step and time.time() - preview["time"] > PREVIEW_EVERY_S
+    if due and current.alive:  # a dead worker's weights are gone; its last preview stays
         digits = test_digits()
         recon, samples = current.preview(digits, n_samples=16)
         pairs = np.concatenate([digits, recon]).reshape(-1, 28, 28)
@@ -248,6 +249,8 @@ def live_view() -> None:
             "samples": png_bytes(image_grid(samples.reshape(-1, 28, 28), ncols=8, scale=3)),
         }
         st.session_state.t_preview = preview
+    if preview is None or preview["job"] != id(current):
+        return
     p1, p2 = st.columns(2)
     p1.image(
         preview["pairs"],
@@ -268,6 +271,8 @@ live_view()
 
 if current is not None and not running and current.step > 0:
     st.subheader("Save")
+    if not current.alive:
+        st.warning("The training process is gone, and its weights with it; its history is kept.")
     s = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
     s[0].text_input(
         "Name",
@@ -275,7 +280,12 @@ if current is not None and not running and current.step > 0:
         key="t_save_name",
     )
     s[1].button(
-        "Save to weights/", icon=":material/save:", on_click=on_save, width="stretch", key="t_save"
+        "Save to weights/",
+        icon=":material/save:",
+        on_click=on_save,
+        width="stretch",
+        key="t_save",
+        disabled=not current.alive,
     )
     s[2].download_button(
         "Checkpoint",
@@ -284,6 +294,7 @@ if current is not None and not running and current.step > 0:
         file_name="gvae-trained.pt",
         width="stretch",
         key="t_download",
+        disabled=not current.alive,
     )
     s[3].download_button(
         "History CSV",

@@ -149,3 +149,20 @@ def test_two_sessions_train_independently(weights_dir):
     assert job(a).config.seed == 1 and job(b).config.seed == 2
     assert job(b).status == "finished" and job(a).status in ("stopped", "finished")
     assert job(a).history()[0]["loss"] != job(b).history()[0]["loss"]
+
+
+def test_a_killed_training_process_is_explained(weights_dir):
+    import os
+    import signal
+
+    at = new_app(page=PAGE)
+    configure(at, max_steps=5000).button(key="t_start").click().run()
+    wait_for(lambda: job(at).step >= 5)
+    os.kill(job(at).process.pid, signal.SIGKILL)
+    job(at).process.join(timeout=10)
+    time.sleep(0.1)
+    at.run()
+    assert_no_exception(at)
+    assert any("ended unexpectedly" in e.value for e in at.error)
+    assert any("history is kept" in w.value for w in at.warning)
+    assert at.button(key="t_save").disabled

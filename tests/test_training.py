@@ -204,6 +204,24 @@ def test_training_job_stops_within_a_step_and_resumes(images):
     job.close()
 
 
+def test_a_training_process_killed_halfway_keeps_its_history():
+    import signal
+
+    from gvae.jobs import TrainingJob
+
+    job = TrainingJob(TrainConfig(max_steps=100_000, train_size=500))
+    job.start()
+    while job.step < 5:
+        time.sleep(0.02)
+    os.kill(job.process.pid, signal.SIGKILL)  # e.g. the out-of-memory killer
+    job.process.join(timeout=10)
+    time.sleep(0.1)  # past the cached answer
+    assert job.status == "failed" and "ended unexpectedly" in job.error and not job.alive
+    assert len(job.history()) >= 5 and job.history_csv().count("\n") == 1 + len(job.history())
+    with pytest.raises(gvae.GvaeError, match="no weights"):
+        job.snapshot()
+
+
 def test_training_job_reports_bad_settings_before_starting(tmp_path, monkeypatch):
     from torchvision.datasets import MNIST
 
