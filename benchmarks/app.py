@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gvae.bench import percentile
+from gvae.bench import cli_steps_per_s, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -87,8 +87,6 @@ def overhead(seconds: float) -> dict:
     """Steps/s of the Train page's background job while the page redraws every second,
     against the same Trainer, with the page's own config, in a plain loop; alternating
     windows of one run so both see the same background load."""
-    import torch
-
     import gvae
 
     images, _ = gvae.load_mnist("train", limit=10000)
@@ -108,21 +106,12 @@ def overhead(seconds: float) -> dict:
         job.close()
         return rate, job.config
 
-    def cli_rate(config: gvae.TrainConfig) -> float:
-        torch.set_flush_denormal(True)  # as gvae.train and the page's worker do
-        trainer = gvae.Trainer(config, images=images)  # the page's recipe, e.g. its tau
-        for _ in range(20):  # past the first steps, as in the app's window
-            trainer.train_step()
-        start, end = trainer.step, time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            trainer.train_step()
-        return (trainer.step - start) / seconds
-
     cli, app = [], []
     for _ in range(2):  # alternate, so both see the same background load
         rate, config = app_rate()
         app.append(rate)
-        cli.append(cli_rate(config))
+        # The page's recipe (e.g. its tau schedule) in a plain loop.
+        cli.append(cli_steps_per_s(gvae.Trainer(config, images=images), seconds))
     cli_mean, app_mean = statistics.mean(cli), statistics.mean(app)
     print(f"| Train page steps/s | {app_mean:.1f} | CLI loop steps/s | {cli_mean:.1f} |")
     print(

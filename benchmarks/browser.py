@@ -174,32 +174,21 @@ def browser_steps_per_s(browser, seconds: float, epochs: int) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
-def cli_steps_per_s(seconds: float, epochs: int) -> float:
-    """The same recipe in a plain Trainer loop, as `python -m gvae.train` runs it."""
-    import dataclasses
+def train_throughput(seconds: float, rounds: int = 2, epochs: int = 1000) -> None:
+    """The Train page's default recipe, `epochs` long, in Chromium against the same recipe
+    in a plain loop, alternating."""
+    from dataclasses import replace
 
-    import torch
-
+    from gvae.bench import cli_steps_per_s
     from gvae.config import QUICK_DEMO
     from gvae.trainer import Trainer
 
-    torch.set_flush_denormal(True)  # as gvae.train does
-    trainer = Trainer(dataclasses.replace(QUICK_DEMO, epochs=epochs))
-    for _ in range(20):  # past the first steps, as the page's window is
-        trainer.train_step()
-    start, end = trainer.step, time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        trainer.train_step()
-    return (trainer.step - start) / seconds
-
-
-def train_throughput(seconds: float, rounds: int = 2, epochs: int = 1000) -> None:
     os.environ.setdefault("GVAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
     app, cli = [], []
     with chromium() as browser:
         for _ in range(rounds):  # alternate, so both see the same background load
             app.append(browser_steps_per_s(browser, seconds, epochs))
-            cli.append(cli_steps_per_s(seconds, epochs))
+            cli.append(cli_steps_per_s(Trainer(replace(QUICK_DEMO, epochs=epochs)), seconds))
     a, c = statistics.mean(app), statistics.mean(cli)
     print(
         f"Train page in Chromium vs CLI loop, {rounds} x {seconds:.0f} s, {os.cpu_count()} cores:"

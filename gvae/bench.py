@@ -89,6 +89,19 @@ def time_steps(step, warmup: int, steps: int) -> list[float]:
     return times
 
 
+def cli_steps_per_s(trainer, seconds: float, warmup: int = 20) -> float:
+    """Steps/s of `trainer` in a plain loop for `seconds`, as `python -m gvae.train` runs it
+    (subnormal floats flushed), after `warmup` untimed steps: the baseline the app's
+    training is compared with."""
+    torch.set_flush_denormal(True)
+    for _ in range(warmup):
+        trainer.train_step()
+    start, end = trainer.step, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        trainer.train_step()
+    return (trainer.step - start) / seconds
+
+
 def article_style_step_fn(data_dir, batch_size: int = 100, tau: float = 1.0):
     """One training step written the way the reference article writes it, for timing only.
 

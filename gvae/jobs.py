@@ -31,7 +31,6 @@ from gvae.checkpoint import model_to_bytes, save_model
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import ensure_mnist, fixed_test_set
 from gvae.errors import GvaeError, MissingDataError
-from gvae.gumbel import one_hot_argmax
 from gvae.metrics import evaluate
 from gvae.model import CategoricalVAE
 from gvae.trainer import Trainer
@@ -113,7 +112,6 @@ def _view(trainer: Trainer, running: bool, error: str | None, since: int) -> dic
     return {
         "step": trainer.step,
         "total_steps": trainer.total_steps,
-        "done": trainer.done,
         "running": running,
         "error": error,
         "rows": trainer.history[since:],
@@ -123,7 +121,7 @@ def _view(trainer: Trainer, running: bool, error: str | None, since: int) -> dic
 def _weights(trainer: Trainer) -> dict:
     # numpy, not tensors: torch may register shared-memory pickling for tensors.
     state = {k: v.detach().cpu().numpy() for k, v in trainer.model.state_dict().items()}
-    return {"state": state, "model_config": trainer.model.config.to_dict(), "card": trainer.card()}
+    return {"state": state, "card": trainer.card()}  # the card holds the model config
 
 
 def _worker_main(conn, config: TrainConfig, data_dir: str) -> None:
@@ -263,8 +261,7 @@ class TrainingJob:
 
     @property
     def done(self) -> bool:
-        self.refresh()
-        return self._view["done"]
+        return self.step >= self.total_steps
 
     @property
     def running(self) -> bool:
@@ -302,7 +299,7 @@ class TrainingJob:
         reply = self._request("weights")
         if "state" not in reply:
             raise GvaeError(f"no weights to read: {self._failure or 'the job is closed'}")
-        model = CategoricalVAE(ModelConfig.from_dict(reply["model_config"]))
+        model = CategoricalVAE(ModelConfig.from_dict(reply["card"]["model_config"]))
         model.load_state_dict({k: torch.from_numpy(v) for k, v in reply["state"].items()})
         return model.eval(), reply["card"]
 
@@ -313,7 +310,7 @@ class TrainingJob:
         as training goes on). Both (n, D) Bernoulli means."""
         model, _ = self.snapshot()
         z_logits = model.encode(torch.tensor(digits, dtype=torch.float32))  # (n, N, K)
-        recon = torch.sigmoid(model.decode(one_hot_argmax(z_logits))).numpy()
+        recon = model.decode_codes(z_logits.argmax(-1)).numpy()
         samples = model.decode_codes(
             model.sample_prior(n_samples, torch.Generator().manual_seed(seed))
         )
