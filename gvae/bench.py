@@ -18,10 +18,9 @@ from pathlib import Path
 
 import torch
 
-from gvae.checkpoint import WEIGHTS_DIR
-from gvae.config import TrainConfig
+from gvae.catalog import WEIGHTS_DIR
+from gvae.config import ESTIMATORS, TrainConfig
 from gvae.data import fixed_test_set
-from gvae.gumbel import ESTIMATORS
 from gvae.metrics import evaluate
 from gvae.trainer import Trainer
 

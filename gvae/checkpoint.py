@@ -10,25 +10,17 @@ import io
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from gvae.catalog import DEFAULT_WEIGHTS, write_twin
 from gvae.config import ModelConfig
 from gvae.errors import CheckpointError
 from gvae.model import CategoricalVAE
 
 FORMAT = "gvae-checkpoint"
 VERSION = 1
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"  # beside the package
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "gvae-default.pt"
-WEIGHTS_DIR_ENV = "GVAE_WEIGHTS_DIR"  # where the app lists and saves models (tests use a temp dir)
-
-
-def user_weights_dir() -> Path:
-    """The folder the app lists models from and saves to: $GVAE_WEIGHTS_DIR or weights/."""
-    return Path(os.environ.get(WEIGHTS_DIR_ENV) or WEIGHTS_DIR)
 
 
 def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
@@ -62,8 +54,12 @@ def checkpoint_payload(model: CategoricalVAE, card: dict | None = None) -> dict:
 
 
 def save_model(model: CategoricalVAE, path: str | os.PathLike, card: dict | None = None) -> Path:
-    """Write model weights, its config and a model card (recipe, metrics) atomically."""
-    return atomic_torch_save(checkpoint_payload(model, card), path)
+    """Write model weights, its config and a model card (recipe, metrics) atomically, and
+    the JSON twin that lets the app list it without torch (gvae.catalog)."""
+    payload = checkpoint_payload(model, card)
+    path = atomic_torch_save(payload, path)
+    write_twin(path, payload["config"], payload["card"])
+    return path
 
 
 def model_to_bytes(model: CategoricalVAE, card: dict | None = None) -> bytes:
@@ -130,41 +126,3 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu") -> Ca
 
 def load_card(path: str | os.PathLike) -> dict:
     return read_checkpoint(path).get("card", {})
-
-
-@dataclass
-class WeightsEntry:
-    """One file of a weights folder, as the model selector lists it."""
-
-    name: str
-    path: Path
-    card: dict = field(default_factory=dict)
-    error: str | None = None  # why it cannot be loaded, or None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def list_weights(folder: str | os.PathLike | None = None) -> list[WeightsEntry]:
-    """Every *.pt in the folder and the shipped default, the default first, each with its
-    card or its load error.
-
-    A bad file is reported in its entry, never raised, so one broken file in weights/
-    cannot take the app down.
-    """
-    folder = Path(folder) if folder is not None else WEIGHTS_DIR
-    entries = []
-    for path in sorted(folder.glob("*.pt")):
-        try:
-            payload = read_checkpoint(path)
-            model_from_payload(payload, path)
-            entries.append(WeightsEntry(path.stem, path, payload.get("card", {})))
-        except CheckpointError as error:
-            entries.append(WeightsEntry(path.stem, path, error=error.problem))
-    if folder.resolve() != WEIGHTS_DIR.resolve() and DEFAULT_WEIGHTS.exists():
-        entries += [
-            e for e in list_weights(WEIGHTS_DIR) if e.path.resolve() == DEFAULT_WEIGHTS.resolve()
-        ]
-    entries.sort(key=lambda e: (e.path.resolve() != DEFAULT_WEIGHTS.resolve(), e.name))
-    return entries

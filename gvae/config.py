@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from gvae.gumbel import ESTIMATORS
-
+# The gradient estimators gvae.gumbel implements. Named here, not there, so that configs,
+# cards and the model list work without importing torch (the app's first paint needs none).
+ESTIMATORS = ("gumbel", "st-gumbel", "reinmax")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -76,7 +77,7 @@ class TrainConfig:
     tau_min: float = 0.5  # floor of the annealed temperature
     anneal_rate: float = 3e-5  # r in tau_t = max(tau_min, tau0 * exp(-r t))
     anneal_every: int = 1000  # recompute tau every this many steps
-    estimator: str = "gumbel"  # gradient estimator, see gvae.gumbel.ESTIMATORS
+    estimator: str = "gumbel"  # gradient estimator, one of ESTIMATORS (gvae.gumbel)
     train_size: int | None = None  # use the first n training images (None: all 60,000)
     seed: int = 0
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu

@@ -9,36 +9,28 @@ in the checkpoint's model card (see gvae.metrics for the definitions).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
+from gvae.catalog import write_twin
 from gvae.checkpoint import atomic_torch_save, load_model, read_checkpoint
 from gvae.data import fixed_test_set
 from gvae.errors import GvaeError
 from gvae.metrics import evaluate
+from gvae.prior import write_stored_grid
 
 SUBSET_CHECK = {"n_images": 500, "iw_samples": 50}  # quick re-evaluation stored in cards
 
 
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_metrics_to_card(path: Path, metrics: dict, subset: dict) -> dict:
-    """Store the metrics in the checkpoint's card, then a sidecar <name>.json card that
-    also holds the file's sha256 (a file cannot hold its own hash)."""
+    """Store the metrics in the checkpoint's card, then rewrite what describes the file's
+    bytes: its JSON twin (gvae.catalog) and its stored prior grid (gvae.prior)."""
     payload = read_checkpoint(path)
     payload["card"] = {**payload.get("card", {}), "metrics": metrics, "subset_check": subset}
     atomic_torch_save(payload, path)
-    card = {**payload["card"], "file": path.name, "sha256": file_sha256(path)}
-    path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    return card
+    write_stored_grid(path)
+    return write_twin(path, payload["config"], payload["card"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import plotly.graph_objects as go
 
-from gvae.gumbel import ESTIMATORS
+from gvae.config import ESTIMATORS
 
 COLORS = {
     "loss": "#4c78a8",

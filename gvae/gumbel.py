@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-ESTIMATORS = ("gumbel", "st-gumbel", "reinmax")
+from gvae.config import ESTIMATORS
 
 
 def sample_gumbel(shape, generator=None, dtype=torch.float32, device=None) -> torch.Tensor:

@@ -6,14 +6,17 @@ Not a page itself. Pages import it; no page imports another page.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-import gvae
+import gvae  # lazy (PEP 562): listing models and their cards needs no torch
 
 T = TypeVar("T")
 
@@ -45,10 +48,7 @@ def _folder_signature(folder: Path) -> tuple:
 
 @st.cache_data(show_spinner=False)
 def _entries(folder: str, signature: tuple) -> list[dict]:  # signature: the cache key
-    return [
-        {"name": e.name, "path": str(e.path), "card": e.card, "error": e.error}
-        for e in gvae.list_weights(folder)
-    ]
+    return [{**asdict(e), "path": str(e.path)} for e in gvae.list_weights(folder)]
 
 
 def model_entries() -> list[dict]:
@@ -76,8 +76,9 @@ def selected_entry() -> dict | None:
     return next((e for e in good if e["name"] == name), good[0])
 
 
-def current_model() -> tuple[gvae.CategoricalVAE, dict]:
-    """The model chosen in the sidebar; stops the page with a message if none loads."""
+def current_entry() -> dict:
+    """The sidebar's model as listed (card, config), not loaded; stops the page with a
+    message if there is none."""
     entry = selected_entry()
     if entry is None:
         st.error(
@@ -85,6 +86,12 @@ def current_model() -> tuple[gvae.CategoricalVAE, dict]:
             "or restore weights/gvae-default.pt."
         )
         st.stop()
+    return entry
+
+
+def current_model() -> tuple[gvae.CategoricalVAE, dict]:
+    """The model chosen in the sidebar, loaded; stops the page with a message if none loads."""
+    entry = current_entry()
     return load(entry["path"]), entry
 
 
@@ -140,3 +147,36 @@ def query_value(name: str, parse: Callable[[str], T], default: T) -> T:
 def image_scale(base: int) -> int:
     """Upscale factor for digits: larger on a projector."""
     return base * 2 if talk_mode() else base
+
+
+_warm_up_lock = threading.Lock()
+_warm_up_started = False
+WARM_UP_DELAY_S = 1.5  # lets the browser fetch the first page's scripts and images first
+
+
+def _import_ml_stack() -> None:
+    try:
+        import gvae.figures  # noqa: F401  (plotly)
+        import gvae.latent  # noqa: F401  (torch)
+    except Exception:  # noqa: BLE001  the page that needs them reports the error
+        pass
+
+
+def warm_up_in_background() -> None:
+    """Import torch and plotly in a thread, once per server, shortly after the first page.
+
+    Home's first paint needs neither (gvae.catalog, gvae.prior), and the import (~3 s of
+    CPU, holding the GIL) would slow the browser's remaining fetches: started at once it
+    made the cold start about 1 s slower than started WARM_UP_DELAY_S later (A/B, 6 starts
+    each). It still finishes before the first decode or chart unless someone clicks
+    within a few seconds; then that page imports what it needs itself.
+    """
+    global _warm_up_started
+    with _warm_up_lock:
+        if _warm_up_started or ("torch" in sys.modules and "plotly" in sys.modules):
+            return
+        _warm_up_started = True
+    timer = threading.Timer(WARM_UP_DELAY_S, _import_ml_stack)
+    timer.daemon = True
+    timer.name = "gvae-warm-up"
+    timer.start()

@@ -1,19 +1,28 @@
-"""Home: what a categorical VAE is, live samples from the prior, and the model card."""
+"""Home: what a categorical VAE is, live samples from the prior, and the model card.
+
+Its first paint needs no torch: the card and config come from the model list and the
+first grid is stored beside the weights (gvae.prior). Other seeds are decoded live.
+"""
+
+import math
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from gvae.images import image_grid
-from gvae.latent import decode_to_images
-from pages.common import current_model, explain, image_scale, use_app_navigation
+from gvae.config import ModelConfig
+from gvae.images import upscale
+from gvae.prior import COUNT, decode_grid, load_stored_grid
+from pages.common import current_entry, explain, image_scale, load, use_app_navigation
 
 use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
 JANG_2017_NATS = 101.5  # Jang et al. (ICLR 2017), categorical VAE, statically binarized MNIST
 
-model, entry = current_model()
+entry = current_entry()
 card = entry["card"]
-N, K = model.config.latent_dim, model.config.categorical_dim
+cfg = ModelConfig.from_dict(entry["config"])
+N, K = cfg.latent_dim, cfg.categorical_dim
 
 st.title("gvae — a categorical VAE you can click through")
 explain(
@@ -35,16 +44,18 @@ with left:
     st.subheader("Samples from the prior")
     st.button("New samples", icon=":material/casino:", key="home_new_samples", on_click=new_samples)
     seed = st.session_state.setdefault("home_seed", 0)
-    codes = np.random.default_rng(seed).integers(K, size=(32, N))
+    grid = load_stored_grid(Path(entry["path"]), entry["sha256"], seed)
+    if grid is None:
+        grid = decode_grid(load(entry["path"]), seed)
     st.image(
-        image_grid(decode_to_images(model, codes), ncols=8, scale=image_scale(3)),
-        caption=f"32 codes drawn uniformly from the prior, decoded by {entry['name']} (Bernoulli means)",
+        upscale(grid, image_scale(3)),
+        caption=f"{COUNT} codes drawn uniformly from the prior, decoded by {entry['name']} "
+        "(Bernoulli means)",
         output_format="PNG",
     )
 
 with right:
     st.subheader(f"Model card: {entry['name']}")
-    cfg = model.config
     st.markdown(
         f"- **Architecture**: encoder {cfg.image_size}-{'-'.join(map(str, cfg.hidden))}-{cfg.code_size}, "
         f"decoder {cfg.code_size}-{'-'.join(map(str, reversed(cfg.hidden)))}-{cfg.image_size}, "
@@ -109,7 +120,7 @@ if not st.session_state.get("talk_mode"):
             r"\mathrm{KL}(q\,\|\,\mathrm{Uniform}(K)) = \sum_{n=1}^{N}\sum_{k=1}^{K} q_{nk}\,(\log q_{nk} + \log K)"
         )
         st.markdown(
-            f"Exact, no sampling. It is 0 when q is uniform and at most N log K = {N * np.log(K):.1f} nats."
+            f"Exact, no sampling. It is 0 when q is uniform and at most N log K = {N * math.log(K):.1f} nats."
         )
     with st.expander("The reparameterization trick"):
         st.latex(r"z = \mu + \sigma\,\varepsilon,\quad \varepsilon \sim \mathcal{N}(0, 1)")

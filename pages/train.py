@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 import gvae
-from gvae.checkpoint import DEFAULT_WEIGHTS
+from gvae.catalog import DEFAULT_WEIGHTS
 from gvae.config import LR_SCHEDULES
 from gvae.config import QUICK_DEMO as D  # the widgets' defaults
 from gvae.figures import loss_figure, tau_figure, thin

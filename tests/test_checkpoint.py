@@ -7,6 +7,7 @@ import torch
 
 import gvae
 from gvae import CategoricalVAE, CheckpointError, ModelConfig, list_weights, load_model, save_model
+from gvae.catalog import file_sha256, read_twin
 
 
 class NotATensor:  # anything weights_only must refuse to unpickle
@@ -36,7 +37,7 @@ def test_round_trip_rebuilds_the_architecture_from_the_file(tmp_path, small_mode
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, small_model):
     save_model(small_model, tmp_path / "m.pt")
     save_model(small_model, tmp_path / "m.pt")  # overwrite in place
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]  # file and twin
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path, small_model, monkeypatch):
@@ -50,7 +51,8 @@ def test_failed_save_keeps_the_previous_file(tmp_path, small_model, monkeypatch)
         save_model(small_model, path, card={"v": 2})
     monkeypatch.undo()
     assert load_model(path).card == {"v": 1}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]
+    assert read_twin(path, file_sha256(path))["v"] == 1  # the twin still describes the file
 
 
 def test_missing_file(tmp_path):
