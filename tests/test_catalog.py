@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 import gvae
-from gvae.catalog import file_sha256, list_weights, twin_path
+from gvae.catalog import file_sha256, list_weights, read_twin, twin_path
 from gvae.prior import STORED_SEED, decode_grid, load_stored_grid, stored_grid_path
 
 SHIPPED = sorted(gvae.WEIGHTS_DIR.glob("*.pt"))
@@ -112,3 +112,19 @@ def test_a_damaged_stored_grid_is_ignored(tmp_path):
     weights = tmp_path / "m.pt"
     stored_grid_path(weights).write_bytes(b"\x89PNG\r\n\x1a\n broken")
     assert load_stored_grid(weights, "0" * 64, STORED_SEED) is None
+
+
+def test_write_card_rewrites_the_twin_and_the_stored_grid(tmp_path, tiny_model_path, data_dir):
+    from gvae.evaluate import main as evaluate_main
+
+    path = tmp_path / "tiny.pt"
+    path.write_bytes(tiny_model_path.read_bytes())
+    args = [str(path), "--limit", "20", "--iw-samples", "5", "--write-card", "--no-progress"]
+    assert evaluate_main([*args, "--data-dir", str(data_dir)]) == 0
+    entry = entries_by_name(tmp_path)["tiny"]
+    assert entry.sha256 == file_sha256(path)
+    assert read_twin(path, entry.sha256) is not None  # the file changed; its twin follows
+    assert entry.card["metrics"]["n_images"] == 20 == gvae.load_card(path)["metrics"]["n_images"]
+    stored = load_stored_grid(path, entry.sha256, STORED_SEED)
+    assert stored is not None
+    assert np.array_equal(stored, decode_grid(gvae.load_model(path), STORED_SEED))
