@@ -6,7 +6,6 @@ Not a page itself. Pages import it; no page imports another page.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -173,7 +172,7 @@ def warm_up_in_background() -> None:
     """
     global _warm_up_started
     with _warm_up_lock:
-        if _warm_up_started or ("torch" in sys.modules and "plotly" in sys.modules):
+        if _warm_up_started:
             return
         _warm_up_started = True
     timer = threading.Timer(WARM_UP_DELAY_S, _import_ml_stack)

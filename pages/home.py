@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from gvae.config import ModelConfig
-from gvae.images import upscale
+from gvae.images import png_bytes, upscale
 from gvae.prior import COUNT, decode_grid, load_stored_grid
 from pages.common import current_entry, explain, image_scale, load, use_app_navigation
 
@@ -35,6 +35,16 @@ explain(
 )
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def prior_png(path: str, sha256: str, seed: int, scale: int) -> bytes:
+    """The grid of `seed` as PNG, once per file version, seed and scale: the stored grid
+    when it was decoded from these bytes, else a live decode."""
+    grid = load_stored_grid(Path(path), sha256, seed)
+    if grid is None:
+        grid = decode_grid(load(path), seed)
+    return png_bytes(upscale(grid, scale))
+
+
 def new_samples() -> None:
     st.session_state.home_seed = int(np.random.default_rng().integers(1 << 31))
 
@@ -44,14 +54,11 @@ with left:
     st.subheader("Samples from the prior")
     st.button("New samples", icon=":material/casino:", key="home_new_samples", on_click=new_samples)
     seed = st.session_state.setdefault("home_seed", 0)
-    grid = load_stored_grid(Path(entry["path"]), entry["sha256"], seed)
-    if grid is None:
-        grid = decode_grid(load(entry["path"]), seed)
     st.image(
-        upscale(grid, image_scale(3)),
+        prior_png(entry["path"], entry["sha256"], seed, image_scale(3)),
         caption=f"{COUNT} codes drawn uniformly from the prior, decoded by {entry['name']} "
         "(Bernoulli means)",
-        output_format="PNG",
+        output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
 
 with right:
