@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gvae.bench import cli_steps_per_s, percentile
+from benchmarks.speed import cli_steps_per_s, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

@@ -179,7 +179,7 @@ def train_throughput(seconds: float, rounds: int = 2, epochs: int = 1000) -> Non
     in a plain loop, alternating."""
     from dataclasses import replace
 
-    from gvae.bench import cli_steps_per_s
+    from benchmarks.speed import cli_steps_per_s
     from gvae.config import QUICK_DEMO
     from gvae.trainer import Trainer
 

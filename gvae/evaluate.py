@@ -13,19 +13,19 @@ import json
 import sys
 from pathlib import Path
 
+from gvae.app.prior import write_stored_grid
 from gvae.catalog import write_twin
 from gvae.checkpoint import atomic_torch_save, load_model, read_checkpoint
 from gvae.data import fixed_test_set
 from gvae.errors import GvaeError
 from gvae.metrics import evaluate
-from gvae.prior import write_stored_grid
 
 SUBSET_CHECK = {"n_images": 500, "iw_samples": 50}  # quick re-evaluation stored in cards
 
 
 def write_metrics_to_card(path: Path, metrics: dict, subset: dict) -> dict:
     """Store the metrics in the checkpoint's card, then rewrite what describes the file's
-    bytes: its JSON twin (gvae.catalog) and its stored prior grid (gvae.prior)."""
+    bytes: its JSON twin (gvae.catalog) and its stored prior grid (gvae.app.prior)."""
     payload = read_checkpoint(path)
     payload["card"] = {**payload.get("card", {}), "metrics": metrics, "subset_check": subset}
     atomic_torch_save(payload, path)

@@ -155,8 +155,8 @@ WARM_UP_DELAY_S = 1.5  # lets the browser fetch the first page's scripts and ima
 
 def _import_ml_stack() -> None:
     try:
-        import gvae.figures  # noqa: F401  (plotly)
-        import gvae.latent  # noqa: F401  (torch)
+        import gvae.app.figures  # noqa: F401  (plotly)
+        import gvae.app.latent  # noqa: F401  (torch)
     except Exception:  # noqa: BLE001  the page that needs them reports the error
         pass
 
@@ -164,7 +164,7 @@ def _import_ml_stack() -> None:
 def warm_up_in_background() -> None:
     """Import torch and plotly in a thread, once per server, shortly after the first page.
 
-    Home's first paint needs neither (gvae.catalog, gvae.prior), and the import (~3 s of
+    Home's first paint needs neither (gvae.catalog, gvae.app.prior), and the import (~3 s of
     CPU, holding the GIL) would slow the browser's remaining fetches: started at once it
     made the cold start about 1 s slower than started WARM_UP_DELAY_S later (A/B, 6 starts
     each). It still finishes before the first decode or chart unless someone clicks

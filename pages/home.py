@@ -1,7 +1,7 @@
 """Home: what a categorical VAE is, live samples from the prior, and the model card.
 
 Its first paint needs no torch: the card and config come from the model list and the
-first grid is stored beside the weights (gvae.prior). Other seeds are decoded live.
+first grid is stored beside the weights (gvae.app.prior). Other seeds are decoded live.
 """
 
 import math
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from gvae.app.images import png_bytes, upscale
+from gvae.app.prior import COUNT, decode_grid, load_stored_grid
 from gvae.config import ModelConfig
-from gvae.images import png_bytes, upscale
-from gvae.prior import COUNT, decode_grid, load_stored_grid
 from pages.common import current_entry, explain, image_scale, load, use_app_navigation
 
 use_app_navigation()  # a deep link on a fresh server still gets app.py's frame

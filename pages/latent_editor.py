@@ -5,10 +5,10 @@ import zlib
 import numpy as np
 import streamlit as st
 
-from gvae.figures import atlas_figure, posterior_heatmap
-from gvae.gallery import load_gallery
-from gvae.images import image_grid, png_bytes, to_uint8, upscale
-from gvae.latent import (
+from gvae.app.figures import atlas_figure, posterior_heatmap
+from gvae.app.gallery import load_gallery
+from gvae.app.images import image_grid, png_bytes, to_uint8, upscale
+from gvae.app.latent import (
     argmax_code,
     atlas_codes,
     decode_to_images,

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gvae import playground as pg
-from gvae.figures import (
+from gvae.app import playground as pg
+from gvae.app.figures import (
     estimator_figure,
     frequency_figure,
     sample_bars,

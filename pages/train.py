@@ -7,13 +7,13 @@ import numpy as np
 import streamlit as st
 
 import gvae
+from gvae.app.figures import loss_figure, tau_figure, thin
+from gvae.app.gallery import load_gallery
+from gvae.app.images import image_grid, png_bytes
+from gvae.app.jobs import TrainingJob, prepare_workers
 from gvae.catalog import DEFAULT_WEIGHTS
 from gvae.config import LR_SCHEDULES
 from gvae.config import QUICK_DEMO as D  # the widgets' defaults
-from gvae.figures import loss_figure, tau_figure, thin
-from gvae.gallery import load_gallery
-from gvae.images import image_grid, png_bytes
-from gvae.jobs import TrainingJob, prepare_workers
 from gvae.trainer import available_devices
 from pages.common import explain, use_app_navigation
 

@@ -7,8 +7,8 @@ import pytest
 from conftest import assert_no_exception, new_app
 
 import gvae
-from gvae.gallery import load_gallery
-from gvae.latent import argmax_code, atlas_codes, decode_to_images, format_code
+from gvae.app.gallery import load_gallery
+from gvae.app.latent import argmax_code, atlas_codes, decode_to_images, format_code
 
 PAGE = "pages/latent_editor.py"
 

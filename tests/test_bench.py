@@ -18,8 +18,7 @@ def run(*args: str) -> str:
 
 def test_speed_benchmark_tiny():
     out = run(
-        "gvae.bench",
-        "speed",
+        "benchmarks.speed",
         "--steps",
         "20",
         "--warmup",
@@ -35,8 +34,7 @@ def test_speed_benchmark_tiny():
 
 def test_quality_benchmark_tiny(tmp_path):
     out = run(
-        "gvae.bench",
-        "quality",
+        "experiments.estimators",
         "--epochs",
         "1",
         "--max-steps",

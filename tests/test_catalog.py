@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT
 
 import gvae
+from gvae.app.prior import STORED_SEED, decode_grid, load_stored_grid, stored_grid_path
 from gvae.catalog import file_sha256, list_weights, read_twin, twin_path
-from gvae.prior import STORED_SEED, decode_grid, load_stored_grid, stored_grid_path
 
 SHIPPED = sorted(gvae.WEIGHTS_DIR.glob("*.pt"))
 

@@ -1,4 +1,4 @@
-"""The recipe search (benchmarks.recipes): its stacked population trains exactly the
+"""The recipe search (experiments.recipes): its stacked population trains exactly the
 models gvae.Trainer would, and the command runs end to end in a tiny mode."""
 
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from benchmarks.recipes import Population, Recipe
+from experiments.recipes import Population, Recipe
 from gvae.gumbel import sample_gumbel
 
 
@@ -29,8 +29,11 @@ def test_population_matches_single_models_and_torch_adam():
         terms.loss.backward()
         optimizer.step()
         assert losses[1].item() == pytest.approx(terms.loss.item(), rel=1e-5)
+    # Batched and single matmuls sum in different orders, and Adam divides by sqrt(v): an
+    # element whose gradient is near zero can move by a fraction of lr differently (seen on
+    # Intel Xeon: 17 of 401,408 weights, 1.1e-5). 1 % of the 2e-3 step bounds that.
     for mine, theirs in zip(pop.model(1).parameters(), reference.parameters()):
-        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=2e-5)
 
 
 @pytest.mark.usefixtures("data_dir")
@@ -40,7 +43,7 @@ def test_recipe_search_tiny(tmp_path):
         [
             sys.executable,
             "-m",
-            "benchmarks.recipes",
+            "experiments.recipes",
             "--steps",
             "20",
             "--limit",

@@ -159,7 +159,7 @@ def test_cli_rejects_an_impossible_hyperparameter(tmp_path, capsys):
 
 
 def test_training_job_trains_in_its_own_process(images, tmp_path):
-    from gvae.jobs import HISTORY_COLUMNS, TrainingJob
+    from gvae.app.jobs import HISTORY_COLUMNS, TrainingJob
 
     config = TrainConfig(max_steps=5, train_size=500)
     job = TrainingJob(config)
@@ -185,7 +185,7 @@ def test_training_job_trains_in_its_own_process(images, tmp_path):
 
 
 def test_training_job_stops_within_a_step_and_resumes(images):
-    from gvae.jobs import TrainingJob
+    from gvae.app.jobs import TrainingJob
 
     job = TrainingJob(TrainConfig(max_steps=100_000, train_size=500))
     job.start()
@@ -207,7 +207,7 @@ def test_training_job_stops_within_a_step_and_resumes(images):
 def test_a_training_process_killed_halfway_keeps_its_history():
     import signal
 
-    from gvae.jobs import TrainingJob
+    from gvae.app.jobs import TrainingJob
 
     job = TrainingJob(TrainConfig(max_steps=100_000, train_size=500))
     job.start()
@@ -225,7 +225,7 @@ def test_a_training_process_killed_halfway_keeps_its_history():
 def test_training_job_reports_bad_settings_before_starting(tmp_path, monkeypatch):
     from torchvision.datasets import MNIST
 
-    from gvae.jobs import TrainingJob
+    from gvae.app.jobs import TrainingJob
 
     def offline(self):
         raise OSError("network is unreachable")
@@ -239,7 +239,7 @@ def test_training_job_reports_bad_settings_before_starting(tmp_path, monkeypatch
 
 
 def test_thread_tuner_follows_the_faster_thread_count():
-    from gvae.jobs import ThreadTuner
+    from gvae.app.jobs import ThreadTuner
 
     now, set_to = [0.0], []
     seconds_per_step = {2: 0.010, 1: 0.025}  # two threads faster: nothing else on the CPU

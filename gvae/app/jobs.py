@@ -44,7 +44,7 @@ REPLY_TIMEOUT_S = 120.0  # a worker answers between two steps; this is only a sa
 # finds gvae from the working directory, as `streamlit run app.py` from the project
 # root has it; elsewhere each worker imports torch itself, a few seconds slower.)
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["gvae.jobs"])
+_CONTEXT.set_forkserver_preload(["gvae.app.jobs"])
 _RAISED_AS = {"ValueError": ValueError, "MissingDataError": MissingDataError}
 
 

@@ -1,6 +1,6 @@
 """A small shipped gallery of MNIST test digits, so the app needs no dataset to run.
 
-python -m gvae.gallery --data-dir ../shared/data     # rebuilds gvae/assets/gallery.npz
+python -m gvae.app.gallery --data-dir ../shared/data     # rebuilds gvae/app/assets/gallery.npz
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def build_gallery(data_dir=None, per_digit: int = PER_DIGIT, path: Path = GALLER
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m gvae.gallery", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m gvae.app.gallery", description=__doc__.splitlines()[0]
+    )
     p.add_argument("--data-dir", default=None)
     p.add_argument("--per-digit", type=int, default=PER_DIGIT)
     args = p.parse_args(argv)

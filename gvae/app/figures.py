@@ -277,7 +277,7 @@ def png_data_uri(image_uint8: np.ndarray) -> str:
 def atlas_figure(atlas: np.ndarray, latent_dim: int, categorical_dim: int, code) -> go.Figure:
     """The N x K atlas picture with one invisible, clickable point per cell.
 
-    `atlas` is the uint8 grid from gvae.images.image_grid (K columns, N rows). Clicking a
+    `atlas` is the uint8 grid from gvae.app.images.image_grid (K columns, N rows). Clicking a
     point selects (variable, category) through its customdata.
     """
     fig = go.Figure()

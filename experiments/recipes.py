@@ -1,6 +1,6 @@
 """Search training recipes on a GPU: many CategoricalVAEs trained at once, one per recipe.
 
-    python -m benchmarks.recipes --steps 120000 --out runs/recipes.json
+    python -m experiments.recipes --steps 120000 --out runs/recipes.json
 
 A recipe is an estimator, a temperature schedule and a peak learning rate (cosine decay,
 batch 100, as `python -m gvae.train --lr-schedule cosine`). Every recipe gets its own

@@ -6,7 +6,7 @@ lies `<name>.prior.png`: that same grid, tagged with the sha256 of the checkpoin
 decoded from. Home shows it while the hash matches and decodes live otherwise (another
 seed, another file). tests/test_weights.py checks each stored grid against a fresh decode.
 
-    python -m gvae.prior weights/*.pt        # (re)write the stored grids
+    python -m gvae.app.prior weights/*.pt        # (re)write the stored grids
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from gvae.app.images import image_grid
 from gvae.catalog import file_sha256
 from gvae.errors import GvaeError
-from gvae.images import image_grid
 
 COUNT, COLUMNS = 32, 8  # a 4 x 8 grid
 STORED_SEED = 0  # the grid Home opens on
@@ -34,7 +34,7 @@ def prior_codes(seed: int, latent_dim: int, categorical_dim: int) -> np.ndarray:
 
 def decode_grid(model, seed: int) -> np.ndarray:
     """The codes of `seed` decoded to Bernoulli means, as one uint8 picture at scale 1."""
-    from gvae.latent import decode_to_images  # imports torch
+    from gvae.app.latent import decode_to_images  # imports torch
 
     c = model.config
     codes = prior_codes(seed, c.latent_dim, c.categorical_dim)
@@ -73,7 +73,7 @@ def write_stored_grid(weights: str | Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m gvae.prior",
+        prog="python -m gvae.app.prior",
         description="Store the seed-0 prior grid beside each checkpoint (Home's first picture).",
     )
     p.add_argument("weights", nargs="+", type=Path, help="gvae checkpoints (.pt)")
