@@ -8,6 +8,7 @@ the first page is out, so the first decode or chart finds them ready.
 import streamlit as st
 
 from pages.common import TALK_KEY, model_selector, use_app_navigation, warm_up_in_background
+from pages.talk_kit import mount_talk_keys
 
 use_app_navigation()
 st.set_page_config(
@@ -19,6 +20,34 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/latent_editor.py", title="Latent editor", icon=":material/tune:"),
     st.Page("pages/playground.py", title="Gumbel playground", icon=":material/casino:"),
+    # The article, section by section (issue 16), and the talk that walks through it.
+    # The URL paths are the page names of talk.toml (gvae.app.talk.PAGES).
+    st.Page(
+        "pages/kl.py", title="§3 KL divergence", icon=":material/compare_arrows:", url_path="kl"
+    ),
+    st.Page("pages/elbo.py", title="§4 The ELBO", icon=":material/functions:", url_path="elbo"),
+    st.Page(
+        "pages/reparameterization.py",
+        title="§5 Reparameterization",
+        icon=":material/call_split:",
+        url_path="reparameterization",
+    ),
+    st.Page(
+        "pages/gumbel.py",
+        title="§6 Gumbel-Max",
+        icon=":material/stacked_bar_chart:",
+        url_path="gumbel",
+    ),
+    st.Page(
+        "pages/implementation.py",
+        title="§7 Implementation",
+        icon=":material/code:",
+        url_path="implementation",
+    ),
+    st.Page("pages/talk.py", title="Talk", icon=":material/slideshow:", url_path="talk"),
+    st.Page(
+        "pages/export.py", title="Export for slides", icon=":material/download:", url_path="export"
+    ),
 ]
 page = st.navigation(pages)
 
@@ -26,5 +55,6 @@ with st.sidebar:
     model_selector()
     st.toggle("Presentation mode", key=TALK_KEY, help="Bigger images, explanations hidden")
 
+mount_talk_keys()  # PageDown / PageUp / arrows move through talk.toml from any page
 page.run()
 warm_up_in_background()

@@ -1,0 +1,241 @@
+"""Streamlit helpers of the talk: the global slide keys, URL-seeded widget state, charts
+that export for slides, and the gallery digit picker the section pages share.
+
+Not a page itself. app.py mounts the key listener; the section pages (kl, elbo,
+reparameterization, gumbel, implementation), talk and export import the rest.
+
+The key listener is a st.components.v2 component with inline JavaScript, mounted once per
+run by app.py on every page. PageDown / → go to the next slide, PageUp / ← to the previous
+one: the browser opens the slide's deep link, so the page starts from exactly the state the
+talk file prepared. It never takes a key from a text field, and leaves the arrows to
+anything that uses them (sliders, radio groups, tabs, other components' own widgets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+from streamlit import config
+
+from gvae.app.talk import Slide, TalkError, load_talk, slide_url, talk_path
+from pages.common import query_value
+
+T = TypeVar("T")
+
+KEYS_JS = r"""
+const STORE = "gvae-talk-slide";
+const TEXT_TYPES = new Set(["text", "number", "search", "email", "password", "url", "tel", ""]);
+const ARROW_ROLES = new Set(["slider", "radio", "radiogroup", "tab", "tablist", "listbox",
+  "option", "menu", "menuitem", "menubar", "spinbutton", "grid", "gridcell", "combobox",
+  "tree", "treeitem", "textbox", "scrollbar"]);
+
+function slideInUrl(count) {
+  const value = Number(new URLSearchParams(window.location.search).get("slide"));
+  return Number.isInteger(value) && value >= 1 && value <= count ? value : 0;
+}
+
+function isTextEntry(node) {
+  if (!(node instanceof Element)) return false;
+  const tag = node.tagName;
+  return tag === "TEXTAREA" || tag === "SELECT" || node.isContentEditable ||
+    (tag === "INPUT" && TEXT_TYPES.has((node.getAttribute("type") || "").toLowerCase()));
+}
+
+function usesArrows(path) {
+  for (const node of path) {
+    if (node instanceof ShadowRoot) return true;  // another component's own widget
+    if (!(node instanceof Element)) continue;
+    if (node.tagName === "INPUT" || ARROW_ROLES.has(node.getAttribute("role"))) return true;
+  }
+  return false;
+}
+
+function onKey(event) {
+  const step = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 }[event.key];
+  if (!step || event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey ||
+      event.shiftKey) return;
+  const path = event.composedPath();
+  if (isTextEntry(path[0])) return;
+  if (event.key.startsWith("Arrow") && usesArrows(path)) return;
+  const talk = window.gvaeTalk;
+  const count = talk.slides.length;
+  const current = slideInUrl(count) || Number(sessionStorage.getItem(STORE)) || 0;
+  const next = current ? current + step : (step > 0 ? 1 : 0);
+  if (next < 1 || next > count) return;  // at either end the key keeps its usual meaning
+  event.preventDefault();
+  sessionStorage.setItem(STORE, String(next));
+  talk.going = next;
+  window.location.assign(talk.slides[next - 1].url);
+}
+
+// Scroll a slide's section heading to the top once the page has stopped growing above it
+// (Streamlit scrolls to a #fragment as soon as the heading exists, and charts drawn later
+// push it down; the pages also rewrite the URL, which drops the fragment).
+function scrollWhenSettled(id) {
+  let last = null, stable = 0, ticks = 0;
+  const timer = setInterval(() => {
+    const el = document.getElementById(id);
+    const busy = document.querySelector("[data-testid='stStatusWidget']");
+    const top = el ? Math.round(el.getBoundingClientRect().top + window.scrollY) : null;
+    stable = el && !busy && top === last ? stable + 1 : 0;
+    last = top;
+    if (stable >= 3 || ++ticks > 75) {
+      clearInterval(timer);
+      if (el) el.scrollIntoView({ block: "start" });
+      window.gvaeTalk.scrolled = id;
+    }
+  }, 200);
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  const talk = (window.gvaeTalk = window.gvaeTalk || { installed: false });
+  talk.slides = data.slides;
+  const here = slideInUrl(talk.slides.length);
+  if (here) sessionStorage.setItem(STORE, String(here));
+  talk.current = here;
+  if (!talk.installed) {
+    window.addEventListener("keydown", onKey);  // bubbling: widgets see their keys first
+    talk.installed = true;
+    const section = here ? talk.slides[here - 1].section : window.location.hash.slice(1);
+    if (section) scrollWhenSettled(decodeURIComponent(section));
+  }
+  let badge = parentElement.querySelector(".badge");
+  if (!badge) {
+    badge = document.createElement("div");
+    badge.className = "badge";
+    badge.setAttribute("data-testid", "gvae-talk-badge");
+    parentElement.appendChild(badge);
+  }
+  badge.textContent = here ? `${here} / ${talk.slides.length}` : "";
+  badge.title = here ? talk.slides[here - 1].title : "";
+  badge.hidden = !here;
+}
+"""
+
+KEYS_CSS = """
+.badge {
+  position: fixed; right: 12px; bottom: 8px; z-index: 1000;
+  font: 600 14px/1.4 sans-serif; padding: 2px 10px; border-radius: 10px;
+  color: #1b1f24; background: rgba(242, 245, 249, 0.92); border: 1px solid #c9d1d9;
+}
+.badge[hidden] { display: none; }
+"""
+
+_keys_component = st.components.v2.component("gvae_talk_keys", js=KEYS_JS, css=KEYS_CSS)
+
+
+# -- the talk file ---------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=4)
+def _slides(path: str, mtime_ns: int, size: int) -> tuple[list[Slide], str | None]:
+    try:
+        return load_talk(Path(path)), None
+    except TalkError as error:
+        return [], str(error)
+
+
+def talk_slides() -> tuple[list[Slide], str | None]:
+    """The talk file's slides (re-read when it changes) and the error that stopped it, if any."""
+    path = talk_path()
+    try:
+        info = path.stat()
+    except OSError:
+        return [], f"no talk file at {path}"
+    return _slides(str(path), info.st_mtime_ns, info.st_size)
+
+
+def base_path() -> str:
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def slide_urls(slides: list[Slide]) -> list[str]:
+    return [slide_url(s, i, base_path()) for i, s in enumerate(slides, start=1)]
+
+
+def mount_talk_keys() -> None:
+    """The global key listener (and the slide badge), for app.py's frame."""
+    slides, _ = talk_slides()
+    data = {
+        "slides": [
+            {"url": u, "title": s.title, "section": s.section}
+            for s, u in zip(slides, slide_urls(slides))
+        ]
+    }
+    _keys_component(key="gvae_talk_keys", data=data)
+
+
+# -- state: widgets seeded from the URL, kept across pages ---------------------------------
+def seed(key: str, param: str, parse: Callable[[str], T], default: T) -> None:
+    """Give widget `key` its starting value: kept from earlier in the session, else the URL's
+    `param`, else `default`. Streamlit forgets a widget's state on a page that does not
+    draw it; `keep` saves a copy that outlives it."""
+    if key in st.session_state:
+        return
+    kept = st.session_state.get(f"_kept_{key}")
+    st.session_state[key] = kept if kept is not None else query_value(param, parse, default)
+
+
+def keep(*keys: str) -> None:
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+def parse_choice(options) -> Callable[[str], object]:
+    """A parser that accepts one of `options` by its text form."""
+
+    def parse(text: str):
+        for option in options:
+            if str(option) == text:
+                return option
+        raise ValueError(f"expected one of {', '.join(map(str, options))}")
+
+    return parse
+
+
+def parse_int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def parse_float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:  # also refuses NaN
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+# -- drawing -----------------------------------------------------------------------------------
+def chart(fig, key: str, filename: str | None = None) -> None:
+    """A Plotly chart whose toolbar camera saves a 1920 x 1080 PNG for slides."""
+    from gvae.app.export import chart_config
+
+    st.plotly_chart(fig, width="stretch", key=key, config=chart_config(filename or key))
+
+
+def gallery_digit_picker(key: str, label: str = "Test digit") -> int:
+    """Pick one of the shipped gallery's test digits (URL parameter `digit`, its index)."""
+    from gvae.app.gallery import load_gallery
+
+    images, labels, _ = load_gallery()
+    seed(key, "digit", parse_int_in(0, len(labels) - 1), 0)
+    st.selectbox(
+        label,
+        options=list(range(len(labels))),
+        format_func=lambda j: f"a {labels[j]} (gallery #{j})",
+        key=key,
+    )
+    keep(key)
+    return int(st.session_state[key])
