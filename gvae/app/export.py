@@ -57,23 +57,26 @@ def _rgb(gray_uint8: np.ndarray) -> Image.Image:
     return Image.fromarray(np.asarray(gray_uint8, dtype=np.uint8)).convert("RGB")
 
 
-def fit_scale(size: tuple[int, int], box: tuple[int, int]) -> int:
-    """The largest whole-number factor that fits a (w, h) picture into a (w, h) box (>= 1)."""
-    return max(1, min(box[0] // size[0], box[1] // size[1]))
+def fit_scale(size: tuple[int, int], box: tuple[int, int]) -> float:
+    """How much to enlarge a (w, h) picture to fit a (w, h) box: a whole factor when it
+    fits at least once (pixels stay square and sharp), else the fraction that shrinks it."""
+    ratio = min(box[0] / size[0], box[1] / size[1])
+    return float(int(ratio)) if ratio >= 1 else ratio
 
 
 def projector_image(
     picture: np.ndarray, caption: str = "", size: tuple[int, int] = PROJECTOR
 ) -> Image.Image:
-    """A uint8 grey picture (H, W), enlarged by a whole factor and centred on a white
-    canvas of `size`, with an optional caption below it."""
+    """A uint8 grey picture (H, W), enlarged by a whole factor (shrunk if it is larger than
+    the screen) and centred on a white canvas of `size`, with an optional caption below."""
     canvas = Image.new("RGB", size, BACKGROUND)
     caption_h = int(size[1] * 0.06) if caption else 0
     margin = int(size[1] * 0.04)
     box = (size[0] - 2 * margin, size[1] - 2 * margin - caption_h)
     h, w = picture.shape[:2]
     factor = fit_scale((w, h), box)
-    big = _rgb(picture).resize((w * factor, h * factor), Image.NEAREST)
+    target = (max(1, round(w * factor)), max(1, round(h * factor)))
+    big = _rgb(picture).resize(target, Image.NEAREST if factor >= 1 else Image.LANCZOS)
     top = margin + (box[1] - big.height) // 2
     canvas.paste(big, ((size[0] - big.width) // 2, top))
     if caption:
