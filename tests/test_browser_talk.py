@@ -1,0 +1,169 @@
+"""Real-browser tests of the talk: PageDown walks the default talk.toml to its last slide,
+each slide's URL state applied; the arrows stay with sliders and text fields; charts and the
+Export page's files download at their stated sizes. Waits on state, never on time."""
+
+import io
+import math
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from PIL import Image
+
+from benchmarks.browser import CHROMIUM, chromium, streamlit_server, wait_rendered
+from gvae.app.talk import PAGES, load_talk
+
+pytestmark = pytest.mark.browser
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+
+MAIN = "[data-testid='stMainBlockContainer']"
+NOT_MIRRORED = {"talk"}  # read by the stage mode where it exists; no page writes it back
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with streamlit_server(log_path=str(log)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    p = browser.new_page(viewport={"width": 1280, "height": 720}, accept_downloads=True)
+    yield p
+    p.close()
+
+
+def no_exception(page) -> None:
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def same_value(shown: str, wanted: str) -> bool:
+    """Equal as text, or as numbers (lists too) within what the pages' rounding moves them:
+    3 significant digits in the URL, sliders in steps of 0.01 (a state not applied would
+    show a page's default, far further away)."""
+    if shown == wanted:
+        return True
+    try:
+        a = [float(v) for v in shown.split(",")]
+        b = [float(v) for v in wanted.split(",")]
+    except ValueError:
+        return False
+    return len(a) == len(b) and all(
+        math.isclose(x, y, rel_tol=2e-3, abs_tol=5e-3) for x, y in zip(a, b)
+    )
+
+
+# A heading's distance from the top of the screen, and how far its scrolling container is
+# scrolled.
+HEADING_POSITION_JS = """id => {
+  const heading = document.getElementById(id);
+  let box = heading.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight && /auto|scroll/.test(getComputedStyle(box).overflowY)))
+    box = box.parentElement;
+  return [heading.getBoundingClientRect().top, box ? box.scrollTop : window.scrollY];
+}"""
+
+
+def wait_for_slide(page, number: int) -> None:
+    page.wait_for_function(
+        "n => new URLSearchParams(location.search).get('slide') === String(n)", arg=number
+    )
+    wait_rendered(page)
+
+
+def test_pagedown_walks_the_default_talk_to_its_last_slide(server, page):
+    slides = load_talk()
+    page.goto(f"{server}/talk")
+    wait_rendered(page)
+    page.locator(f"{MAIN} [data-testid='gvae-talk-start']").click()
+    for number, slide in enumerate(slides, start=1):
+        if number > 1:
+            page.keyboard.press("PageDown")
+        wait_for_slide(page, number)
+        no_exception(page)
+        parts = urlsplit(page.url)
+        assert parts.path == f"/{PAGES[slide.page]}", (number, page.url)
+        shown = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        for name, wanted in slide.params.items():
+            if name not in NOT_MIRRORED:  # the page wrote back what it applied
+                assert same_value(shown.get(name, ""), wanted), (number, name, page.url)
+        badge = page.locator("[data-testid='gvae-talk-badge']")
+        assert badge.inner_text() == f"{number} / {len(slides)}"
+        if slide.section:  # scrolled to the section's heading once the page settled
+            page.wait_for_function("s => window.gvaeTalk.scrolled === s", arg=slide.section)
+            top, scrolled = page.evaluate(HEADING_POSITION_JS, slide.section)
+            # at the top of the screen, or as high as it goes (a heading near the page's top)
+            assert 0 <= top < 200 or (scrolled == 0 and top < 400), (number, slide.section, top)
+    page.keyboard.press("PageDown")  # past the last slide: nothing happens
+    page.keyboard.press("PageUp")
+    wait_for_slide(page, len(slides) - 1)
+    no_exception(page)
+
+
+def test_arrows_stay_with_sliders_and_text_fields(server, page):
+    slides = load_talk()
+    kl = next(i for i, s in enumerate(slides, 1) if s.page == "kl")
+    page.goto(f"{server}/kl?p=0.05,0.25,0.7&q=0.333,0.333,0.334&slide={kl}")
+    wait_rendered(page)
+    thumb = page.locator(MAIN).get_by_role("slider").first  # P(Red)
+    thumb.focus()
+    thumb.press("ArrowRight")  # the slider's key, not the talk's
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('p') !== '0.05,0.25,0.7'"
+    )
+    wait_rendered(page)
+    assert f"slide={kl}" in page.url and "/kl" in page.url
+    assert page.evaluate("() => window.gvaeTalk.going") is None  # the talk never moved
+
+    gumbel = next(i for i, s in enumerate(slides, 1) if s.page == "gumbel")
+    page.goto(f"{server}/gumbel?slide={gumbel}")
+    wait_rendered(page)
+    field = page.locator(MAIN).get_by_label("Class probabilities π (normalized for you)")
+    field.click()
+    field.press("ArrowLeft")
+    field.press("PageDown")
+    assert page.evaluate("() => window.gvaeTalk.going") is None
+    page.locator(f"{MAIN} h1").click()  # focus off the field: now the arrow is the talk's
+    page.keyboard.press("ArrowRight")
+    wait_for_slide(page, gumbel + 1)
+
+
+def test_a_chart_exports_a_1920_pixel_png(server, page):
+    page.goto(f"{server}/kl")
+    wait_rendered(page)
+    chart = page.locator(f"{MAIN} .js-plotly-plot").first
+    chart.hover()
+    with page.expect_download() as download:
+        chart.locator(
+            "[data-title='Download plot as a png'], [data-title^='Download plot']"
+        ).first.click()
+    image = Image.open(download.value.path())
+    assert image.format == "PNG" and image.size == (1920, 1080)
+    assert download.value.suggested_filename == "kl-distributions.png"
+
+
+def test_export_page_files_open_at_their_sizes(server, page):
+    page.goto(f"{server}/export?digit=17")
+    wait_rendered(page)
+    for label, size, frames in (
+        ("digit.png", (1920, 1080), 1),
+        ("atlas.png", (1920, 1080), 1),
+        ("interpolation.gif", (1280, 720), None),
+        ("τ sharpening.gif", (1280, 720), 31),
+    ):
+        with page.expect_download() as download:
+            page.locator(MAIN).get_by_role("button", name=label).click()
+        image = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+        image.load()
+        assert image.size == size, label
+        if frames:
+            assert getattr(image, "n_frames", 1) == frames, label
