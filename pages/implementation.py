@@ -40,17 +40,17 @@ st.caption(
     "logits of Bernoulli pixels."
 )
 
-st.header("The article's code beside gvae's", anchor="bugs")
+st.header("The article's five bugs, measured", anchor="bugs")
 explain(
-    "gvae follows the article's model and fixes five bugs in its code. Each tab shows the "
-    "article's lines, gvae's (read from gvae's own source, so they cannot go stale) and what the "
-    "bug does, measured."
+    "gvae follows the article's model and fixes five bugs in its code. Each one: what it does, "
+    "measured, then the article's lines beside gvae's (read from gvae's own source, so they "
+    "cannot go stale; comments marked ◀ are ours)."
 )
 seed("impl_bug", "bug", parse_choice(BUG_KEYS), BUG_KEYS[0])
 st.segmented_control(
     "Bug",
     BUG_KEYS,
-    format_func=lambda b: f"{BUG_KEYS.index(b) + 1}. {article.BUGS[b]}",
+    format_func=lambda b: f"{BUG_KEYS.index(b) + 1}. {article.BUGS[b][0]}",
     key="impl_bug",
     required=True,
     label_visibility="collapsed",
@@ -58,12 +58,8 @@ st.segmented_control(
 keep("impl_bug")
 bug = st.session_state.impl_bug or BUG_KEYS[0]
 st.query_params["bug"] = bug
-
-code_left, code_right = st.columns(2, gap="medium")
-code_left.markdown("**The article**")
-code_left.code(article.ARTICLE_CODE[bug], language="python", wrap_lines=True)
-code_right.markdown("**gvae**")
-code_right.code(article.gvae_source(bug), language="python", wrap_lines=True)
+what = article.BUGS[bug][1]
+st.subheader(f"{BUG_KEYS.index(bug) + 1}. {what[0].upper()}{what[1:]}")
 
 results = article.load_results()
 
@@ -220,3 +216,9 @@ else:  # raw_logits
         "outside anything it has seen. gvae decodes only one-hot codes (decode_codes) or relaxed "
         "samples; the argmax of q(z|x) is the deterministic choice."
     )
+
+code_left, code_right = st.columns(2, gap="medium")
+code_left.markdown("**The article**")
+code_left.code(article.ARTICLE_CODE[bug], language="python", wrap_lines=True)
+code_right.markdown("**gvae**")
+code_right.code(article.gvae_source(bug), language="python", wrap_lines=True)

@@ -52,7 +52,8 @@ def set_bars(p, q) -> None:
 
 
 def on_preset() -> None:
-    set_bars(*PRESETS[st.session_state.kl_preset])
+    if st.session_state.kl_preset is not None:
+        set_bars(*PRESETS[st.session_state.kl_preset])
 
 
 def on_k() -> None:
@@ -75,7 +76,7 @@ def bars_from_url() -> tuple:
 # -- state: the URL on a session's first run, then what the session kept --------------------
 if "kl_k" not in st.session_state:
     set_bars(*(st.session_state.get("_kept_kl_bars") or bars_from_url()))
-seed("kl_preset", "preset", parse_choice(list(PRESETS)), next(iter(PRESETS)))
+seed("kl_preset", "preset", parse_choice(list(PRESETS)), None)
 
 st.title("KL divergence")
 st.latex(
@@ -93,7 +94,14 @@ controls, view = st.columns([2, 3], gap="large")
 with controls:
     top = st.columns([1, 2], vertical_alignment="bottom")
     top[0].number_input("Categories K", min_value=2, max_value=10, key="kl_k", on_change=on_k)
-    top[1].selectbox("Start from", list(PRESETS), key="kl_preset", on_change=on_preset)
+    top[1].selectbox(
+        "Start from",
+        list(PRESETS),
+        key="kl_preset",
+        on_change=on_preset,
+        index=None,
+        placeholder="a prepared pair…",
+    )
     k = int(st.session_state.kl_k)
     labels = list(LABELS_3) if k == 3 else [f"c{i}" for i in range(k)]
     heads = st.columns(2)

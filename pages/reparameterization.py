@@ -95,16 +95,16 @@ summary = reparam.estimator_summary(grads, mu, sigma)
 exact = reparam.exact_gradient(mu, sigma)
 table = pd.DataFrame(
     {
-        "reparameterized": summary["reparam"],
-        "score function": summary["score"],
-        "score fn − baseline": summary["score_baseline"],
+        "μ + σε": summary["reparam"],
+        "REINFORCE": summary["score"],
+        "REINFORCE − b": summary["score_baseline"],
     }
 ).loc[["mean", "std", "analytic_std", "se", "z"]]
 table.index = [
-    "mean of the n estimates",
-    "std of one estimate",
+    "mean",
+    "std of one",
     "std, analytic",
-    "standard error of the mean",
+    "s.e. of the mean",
     "(mean − 2μ) / s.e.",
 ]
 top = st.columns([3, 2], gap="large")
@@ -119,10 +119,12 @@ with top[1]:
         f"{ratio:.1f}×",
         help=f"score-function std ÷ reparameterized std, measured on {n:,} samples",
     )
-    st.dataframe(table.round(4), width="stretch")
+    st.dataframe(table.round(3), width="stretch")
     st.caption(
-        f"{n:,} draws of ε (seed {sample_seed}), shared by the estimators; each gradient by autograd "
-        "from torch.distributions. |(mean − 2μ) / s.e.| stays below about 3 for an unbiased estimator."
+        f"μ + σε: the reparameterized gradient; REINFORCE: the score function; b: the baseline "
+        f"E[f] = μ² + σ². {n:,} draws of ε (seed {sample_seed}), shared by the estimators; each "
+        "gradient by autograd from torch.distributions. |(mean − 2μ) / s.e.| stays below about 3 "
+        "for an unbiased estimator."
     )
 bottom = st.columns(2, gap="large")
 with bottom[0]:

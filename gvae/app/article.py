@@ -26,24 +26,25 @@ RESULTS_PATH = Path(__file__).resolve().parents[2] / "experiments" / "article_bu
 ARTICLE_BATCHES_PER_EPOCH = 600  # 60,000 training images in batches of 100
 ARTICLE_TAU0, ARTICLE_TAU_MIN, ARTICLE_RATE = 1.0, 0.5, 3e-5  # the article's constants
 
-# The article's lines, quoted (its "Implementation" section); the names are its own.
+# The article's lines, quoted (its "Implementation" section); the names are its own, the
+# comments marked ◀ are ours.
 ARTICLE_CODE = {
     "relu_logits": """\
 def encode(self, x):
     h1 = self.relu(self.fc1(x))
     h2 = self.relu(self.fc2(h1))
-    return self.relu(self.fc3(h2))   # the logits, clipped at 0""",
+    return self.relu(self.fc3(h2))   # ◀ the logits, clipped at 0""",
     "tau_schedule": """\
 def train(epoch, model, optimizer):
-    temp = temperature                # back to 1.0 at every epoch
+    temp = temperature                # ◀ back to 1.0 at every epoch
     for batch_idx, (data, _) in enumerate(train_loader):
         ...
         if batch_idx % 100 == 1:
-            temp = np.maximum(temp * np.exp(-ANNEAL_RATE * batch_idx), temp_min)""",
+            temp = np.maximum(temp * np.exp(-ANNEAL_RATE * batch_idx), temp_min)  # ◀""",
     "grey_pixels": """\
 train_loader = torch.utils.data.DataLoader(
     datasets.MNIST('./data/MNIST', train=True, download=True,
-                   transform=transforms.ToTensor()),   # grey levels in [0, 1]
+                   transform=transforms.ToTensor()),   # ◀ grey levels in [0, 1]
     batch_size=batch_size, shuffle=True, **kwargs)
 ...
 dist_x = torch.distributions.Bernoulli(probs=probs_x, validate_args=False)
@@ -52,10 +53,10 @@ rec_loss = dist_x.log_prob(data.view(-1, 784)).sum(dim=-1)""",
 def decode(self, z):
     h4 = self.relu(self.fc4(z))
     h5 = self.relu(self.fc5(h4))
-    return self.sigmoid(self.fc6(h5))   # probabilities
+    return self.sigmoid(self.fc6(h5))   # ◀ probabilities
 ...
 dist_x = torch.distributions.Bernoulli(probs=probs_x, validate_args=False)
-rec_loss = dist_x.log_prob(data.view(-1, 784)).sum(dim=-1)   # log of a sigmoid""",
+rec_loss = dist_x.log_prob(data.view(-1, 784)).sum(dim=-1)   # ◀ log of a sigmoid""",
     "raw_logits": """\
 def sample_img(self, img, temp, random=True):
     with torch.no_grad():
@@ -64,21 +65,22 @@ def sample_img(self, img, temp, random=True):
         if random:
             latent_z = gumbel_softmax(logits_z, temp, True)
         else:
-            latent_z = logits_z.view(-1, latent_dim * categorical_dim)   # raw logits
+            latent_z = logits_z.view(-1, latent_dim * categorical_dim)   # ◀ raw logits
         logits_x = self.decode(latent_z)""",
 }
 
-BUGS = {
-    "relu_logits": "ReLU on the encoder's logits",
-    "tau_schedule": "a τ schedule that compounds and resets every epoch",
-    "grey_pixels": "grey pixels in a Bernoulli likelihood",
-    "sigmoid_log": "sigmoid, then log",
-    "raw_logits": "decoding raw encoder logits",
+BUGS = {  # name: (short label, what it is)
+    "relu_logits": ("ReLU on the logits", "ReLU on the encoder's logits"),
+    "tau_schedule": ("τ schedule", "a τ schedule that compounds and resets every epoch"),
+    "grey_pixels": ("grey pixels", "grey pixels in a Bernoulli likelihood"),
+    "sigmoid_log": ("sigmoid, then log", "sigmoid, then log"),
+    "raw_logits": ("raw logits decoded", "decoding raw encoder logits"),
 }
 
 
-def gvae_source(bug: str) -> str:
-    """gvae's code for the part of the model the bug is in, read from its source."""
+def gvae_source(bug: str, docstrings: bool = False) -> str:
+    """gvae's code for the part of the model the bug is in, read from its source (without
+    docstrings unless asked: the page shows the code beside the article's)."""
     from gvae import data, elbo, model, schedule
 
     objects = {
@@ -88,7 +90,22 @@ def gvae_source(bug: str) -> str:
         "sigmoid_log": [elbo.bernoulli_nll],
         "raw_logits": [model.CategoricalVAE.decode_codes],
     }[bug]
-    return "\n\n".join(textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects)
+    sources = [textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects]
+    if not docstrings:
+        sources = [_without_docstring(source) for source in sources]
+    return "\n\n".join(sources)
+
+
+def _without_docstring(source: str) -> str:
+    """The function's source with its docstring's lines removed."""
+    import ast
+
+    node = ast.parse(source).body[0]
+    first = node.body[0]
+    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)):
+        return source
+    lines = source.splitlines()
+    return "\n".join(lines[: first.lineno - 1] + lines[first.end_lineno :])
 
 
 # -- 1. ReLU on the logits -----------------------------------------------------------------
