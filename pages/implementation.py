@@ -85,6 +85,10 @@ def training_table(variants: list[str]) -> None:
         hide_index=True,
         width="stretch",
     )
+    for variant in variants:
+        sentence = article.comparison(results, variant)
+        if sentence:
+            st.markdown(sentence)
     st.caption(
         f"`{results['command'].strip()}`: {results['steps']:,} steps of batch {results['batch_size']} "
         f"(the article's 3 epochs), Adam {results['lr']:g}, τ = {results['tau']:g}, seed {results['seed']}, "
@@ -110,11 +114,12 @@ if bug == "relu_logits":
     m[2].metric("KL without → with ReLU", f"{effect['kl']:.1f} → {effect['kl_relu']:.1f} nats")
     training_table(["relu_logits"])
     explain(
-        "Logits are log-probabilities up to a constant: a category becomes unlikely by getting a "
-        "*negative* logit relative to the others. A ReLU maps every negative logit to the same 0, "
-        "so the encoder can no longer tell unlikely categories apart, and a variable whose logits "
-        "are all ≤ 0 becomes exactly uniform. The metrics apply a ReLU to this model's logits on "
-        f"the {len(x)} gallery digits (without retraining); the table trains with it."
+        "Softmax ignores a shift shared by a variable's logits, so in principle a ReLU after the "
+        "last layer costs no expressiveness: the layer can add a constant. What it does is cut "
+        "gradients: every logit below 0 becomes exactly 0 and passes no gradient back, and a "
+        "variable whose logits are all ≤ 0 becomes exactly uniform. The metrics apply a ReLU to "
+        f"this model's logits on the {len(x)} gallery digits (without retraining); the table "
+        "trains with it, and its last column is the share of dead logits on the test images."
     )
 elif bug == "tau_schedule":
     epochs = 10

@@ -287,3 +287,16 @@ def test_architecture_follows_the_config():
     stages = article.architecture(ModelConfig(latent_dim=4, categorical_dim=3, hidden=(32,)))
     assert [s["size"] for s in stages] == ["784", "32", "4×3", "4×3", "32", "784", "784"]
     assert article.parameter_count(ModelConfig()) == 1_169_880
+
+
+def test_comparison_says_which_way_the_numbers_go():
+    results = {
+        "steps": 10,
+        "runs": {
+            "gvae": {"neg_elbo": 100.0, "iw_nll": 90.0},
+            "x": {"neg_elbo": 103.5, "iw_nll": 89.0},
+        },
+    }
+    text = article.comparison(results, "x")
+    assert "3.5 nats worse" in text and "1.0 nats better" in text
+    assert article.comparison(results, "missing") is None
