@@ -55,6 +55,6 @@ with st.sidebar:
     model_selector()
     st.toggle("Presentation mode", key=TALK_KEY, help="Bigger images, explanations hidden")
 
-mount_talk_keys()  # PageDown / PageUp / arrows move through talk.toml from any page
+mount_talk_keys(page)  # PageDown / PageUp / arrows move through talk.toml from any page
 page.run()
 warm_up_in_background()

@@ -39,7 +39,8 @@ for number, (slide, url) in enumerate(zip(slides, urls), start=1):
         where = slide.page + (f" › {slide.section}" if slide.section else "")
         head.markdown(
             f'<span style="opacity:0.7">{number}.</span> '
-            f'<a href="{html.escape(url)}" target="_self" data-testid="gvae-slide-link">'
+            f'<a href="{html.escape(url)}" target="_self" data-testid="gvae-slide-link" '
+            f'data-slide="{number}">'
             f"<b>{html.escape(slide.title)}</b></a><br>"
             f'<span style="opacity:0.75;font-size:0.9em">{html.escape(where)}: '
             f"{html.escape(state)}</span>",

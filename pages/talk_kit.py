@@ -27,6 +27,7 @@ T = TypeVar("T")
 
 KEYS_JS = r"""
 const STORE = "gvae-talk-slide";
+const CHANNEL = "gvae-talk";  // windows of the app in one browser: projector and presenter
 const TEXT_TYPES = new Set(["text", "number", "search", "email", "password", "url", "tel", ""]);
 const ARROW_ROLES = new Set(["slider", "radio", "radiogroup", "tab", "tablist", "listbox",
   "option", "menu", "menuitem", "menubar", "spinbutton", "grid", "gridcell", "combobox",
@@ -62,13 +63,50 @@ function onKey(event) {
   if (event.key.startsWith("Arrow") && usesArrows(path)) return;
   const talk = window.gvaeTalk;
   const count = talk.slides.length;
-  const current = slideInUrl(count) || Number(sessionStorage.getItem(STORE)) || 0;
+  const current = talk.following ||
+    slideInUrl(count) || Number(sessionStorage.getItem(STORE)) || 0;
   const next = current ? current + step : (step > 0 ? 1 : 0);
   if (next < 1 || next > count) return;  // at either end the key keeps its usual meaning
   event.preventDefault();
-  sessionStorage.setItem(STORE, String(next));
   talk.going = next;
+  if (talk.following) {  // a presenter window: the projector window moves, this one follows
+    talk.channel.postMessage({ type: "go", slide: next });
+    return;
+  }
+  sessionStorage.setItem(STORE, String(next));
   window.location.assign(talk.slides[next - 1].url);
+}
+
+// The Talk page in a second window follows the projector window: it marks the current
+// slide's notes, and its keys move the projector window instead of itself.
+function follow(talk, slide) {
+  const moved = talk.following !== slide;
+  talk.following = slide;
+  for (const link of document.querySelectorAll("a[data-slide]")) {
+    const card = link.closest("[data-testid='stHorizontalBlock']") || link;
+    const here = Number(link.dataset.slide) === slide;
+    card.style.outline = here ? "4px solid #e45756" : "";
+    card.style.outlineOffset = here ? "6px" : "";
+    if (here && moved) card.scrollIntoView({ block: "center" });
+  }
+  const next = talk.slides[slide];  // the one after
+  talk.badge.textContent = `${slide} / ${talk.slides.length}` + (next ? ` · next: ${next.title}` : "");
+  talk.badge.hidden = false;
+}
+
+function listen(talk) {
+  talk.channel = new BroadcastChannel(CHANNEL);
+  talk.channel.onmessage = ({ data: message }) => {
+    if (talk.presenter) {
+      if (message.type === "at") follow(talk, message.slide);
+    } else if (message.type === "where" && talk.current) {
+      talk.channel.postMessage({ type: "at", slide: talk.current });
+    } else if (message.type === "go" && talk.slides[message.slide - 1]) {
+      sessionStorage.setItem(STORE, String(message.slide));
+      talk.going = message.slide;
+      window.location.assign(talk.slides[message.slide - 1].url);
+    }
+  };
 }
 
 // Scroll a slide's section heading to the top once the page has stopped growing above it
@@ -94,12 +132,14 @@ export default function (component) {
   const { data, parentElement } = component;
   const talk = (window.gvaeTalk = window.gvaeTalk || { installed: false });
   talk.slides = data.slides;
-  const here = slideInUrl(talk.slides.length);
+  talk.presenter = data.presenter;
+  const here = talk.presenter ? 0 : slideInUrl(talk.slides.length);
   if (here) sessionStorage.setItem(STORE, String(here));
   talk.current = here;
   if (!talk.installed) {
     window.addEventListener("keydown", onKey);  // bubbling: widgets see their keys first
     talk.installed = true;
+    if ("BroadcastChannel" in window) listen(talk);
     const section = here ? talk.slides[here - 1].section : window.location.hash.slice(1);
     if (section) scrollWhenSettled(decodeURIComponent(section));
   }
@@ -110,6 +150,13 @@ export default function (component) {
     badge.setAttribute("data-testid", "gvae-talk-badge");
     parentElement.appendChild(badge);
   }
+  talk.badge = badge;
+  if (!talk.presenter) talk.following = 0;  // left the Talk page: keys are this window's again
+  if (talk.channel) {  // ask where the projector is, or tell a presenter window where we are
+    if (talk.presenter && !talk.following) talk.channel.postMessage({ type: "where" });
+    else if (here) talk.channel.postMessage({ type: "at", slide: here });
+  }
+  if (talk.presenter && talk.following) return;  // follow() writes it
   badge.textContent = here ? `${here} / ${talk.slides.length}` : "";
   badge.title = here ? talk.slides[here - 1].title : "";
   badge.hidden = !here;
@@ -156,14 +203,16 @@ def slide_urls(slides: list[Slide]) -> list[str]:
     return [slide_url(s, i, base_path()) for i, s in enumerate(slides, start=1)]
 
 
-def mount_talk_keys() -> None:
-    """The global key listener (and the slide badge), for app.py's frame."""
+def mount_talk_keys(page=None) -> None:
+    """The global key listener (and the slide counter), for app.py's frame. On the Talk page
+    (`page`, the one st.navigation is about to run) it follows another window's slides."""
     slides, _ = talk_slides()
     data = {
         "slides": [
             {"url": u, "title": s.title, "section": s.section}
             for s, u in zip(slides, slide_urls(slides))
-        ]
+        ],
+        "presenter": getattr(page, "url_path", None) == "talk",
     }
     _keys_component(key="gvae_talk_keys", data=data)
 

@@ -137,6 +137,26 @@ def test_arrows_stay_with_sliders_and_text_fields(server, page):
     wait_for_slide(page, gumbel + 1)
 
 
+def test_the_talk_page_in_a_second_window_follows_and_drives_the_projector(server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    presenter, projector = context.new_page(), context.new_page()
+    try:
+        presenter.goto(f"{server}/talk")
+        wait_rendered(presenter)
+        projector.goto(f"{server}/kl?slide=4")
+        wait_rendered(projector)
+        presenter.wait_for_function("() => window.gvaeTalk.following === 4")
+        badge = presenter.locator("[data-testid='gvae-talk-badge']")
+        assert badge.inner_text().startswith(f"4 / {len(load_talk())} · next: ")
+        presenter.keyboard.press("PageDown")  # the clicker is on the speaker's laptop
+        wait_for_slide(projector, 5)
+        presenter.wait_for_function("() => window.gvaeTalk.following === 5")
+        assert "/talk" in presenter.url and "slide" not in presenter.url  # it stayed put
+        no_exception(projector)
+    finally:
+        context.close()
+
+
 def test_a_chart_exports_a_1920_pixel_png(server, page):
     page.goto(f"{server}/kl")
     wait_rendered(page)
