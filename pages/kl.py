@@ -19,7 +19,15 @@ from gvae.app.section_figures import (
     variable_kl_figure,
 )
 from pages.common import current_model, explain, load, query_value, use_app_navigation
-from pages.talk_kit import chart, gallery_digit_picker, keep, parse_choice, seed
+from pages.talk_kit import (
+    chart,
+    gallery_digit_picker,
+    keep,
+    kl_bars,
+    kl_bars_value,
+    parse_choice,
+    seed,
+)
 
 use_app_navigation()
 
@@ -40,10 +48,6 @@ def fmt(p) -> str:
     return ",".join(f"{v:.3g}" for v in p)
 
 
-def nats(value: float) -> str:
-    return "∞" if math.isinf(value) else f"{value:.3f}"
-
-
 def set_bars(p, q) -> None:
     st.session_state.kl_k = len(p)
     for name, values in (("p", p), ("q", q)):
@@ -54,6 +58,13 @@ def set_bars(p, q) -> None:
 def on_preset() -> None:
     if st.session_state.kl_preset is not None:
         set_bars(*PRESETS[st.session_state.kl_preset])
+
+
+def on_drag() -> None:
+    """The draggable bars were let go: their P and Q become the sliders' values."""
+    bars = kl_bars_value("kl_drag")
+    if bars and len(bars.get("p", [])) == len(bars.get("q", [])) == st.session_state.kl_k:
+        set_bars(bars["p"], bars["q"])
 
 
 def on_k() -> None:
@@ -127,17 +138,20 @@ st.query_params.update({"p": fmt(p), "q": fmt(q)})
 
 s = klm.summary(p, q)
 with view:
-    m = st.columns(4)
-    m[0].metric("KL(P‖Q)", nats(s["kl_pq"]), help="nats; infinite when Q = 0 where P > 0")
-    m[1].metric("KL(Q‖P)", nats(s["kl_qp"]), help="nats; the other direction")
-    m[2].metric("H(P)", nats(s["h_p"]), help="entropy of P, nats")
-    m[3].metric("H(P, Q)", nats(s["h_pq"]), help="cross-entropy, nats: H(P) + KL(P‖Q)")
-    chart(distributions_figure(labels, p, q), "kl_bars", "kl-distributions")
-left, right = st.columns(2)
+    # The numbers live in the bars' component: they follow the hand while it drags.
+    kl_bars("kl_drag", labels, p, q, on_drag)
+    st.caption(
+        "Drag a bar: the others of its distribution make room, and KL(P‖Q), KL(Q‖P), the "
+        "entropy H(P) and the cross-entropy H(P, Q) (nats) follow the hand. The sliders set "
+        "exact values."
+    )
+left, right = st.columns([4, 3])
 with left:
     chart(kl_decomposition_figure(s), "kl_decomposition", "kl-cross-entropy")
 with right:
     chart(kl_terms_figure(labels, klm.kl_terms(p, q), klm.kl_terms(q, p)), "kl_terms", "kl-terms")
+with st.expander("P and Q as a chart, for slides"):
+    chart(distributions_figure(labels, p, q), "kl_bars", "kl-distributions")
 explain(
     "KL(P‖Q) weighs the log-ratio by **P**: it punishes Q for missing what P has (a Q of 0 "
     "where P > 0 costs infinitely many nats). KL(Q‖P) weighs by **Q**: it punishes Q for "

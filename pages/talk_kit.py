@@ -20,6 +20,7 @@ from typing import TypeVar
 import streamlit as st
 from streamlit import config
 
+import gvae.app
 from gvae.app.talk import Slide, TalkError, load_talk, slide_url, talk_path
 from pages.common import query_value
 
@@ -288,3 +289,31 @@ def gallery_digit_picker(key: str, label: str = "Test digit") -> int:
     )
     keep(key)
     return int(st.session_state[key])
+
+
+# -- the KL page's draggable bars ------------------------------------------------------------
+KL_BARS_CSS = """
+.kl-bars { color: inherit; user-select: none; touch-action: none; }
+.kl-bars svg { width: 100%; height: auto; display: block; }
+.kl-bars .number { font: 600 17px sans-serif; fill: currentColor; }
+.kl-bars .label { font: 14px sans-serif; fill: currentColor; }
+.kl-bars .axis { stroke: currentColor; stroke-opacity: 0.4; }
+.kl-bars .hit { cursor: ns-resize; }
+"""
+_kl_bars_component = st.components.v2.component(
+    "gvae_kl_bars",
+    js=(Path(gvae.app.__file__).resolve().parent / "web" / "kl_bars.js").read_text(),
+    css=KL_BARS_CSS,
+)
+
+
+def kl_bars(key: str, labels, p, q, on_change: Callable[[], None]) -> None:
+    """P and Q as bars you drag (KL recomputed in the page while dragging); when the hand
+    lets go, `on_change` runs and `kl_bars_value(key)` holds {"p": [...], "q": [...]}."""
+    data = {"labels": list(labels), "p": [float(v) for v in p], "q": [float(v) for v in q]}
+    _kl_bars_component(key=key, data=data, on_bars_change=on_change)
+
+
+def kl_bars_value(key: str) -> dict | None:
+    state = st.session_state.get(key)
+    return state.get("bars") if state else None

@@ -3,6 +3,7 @@ each slide's URL state applied; the arrows stay with sliders and text fields; ch
 Export page's files download at their stated sizes. Waits on state, never on time."""
 
 import io
+import json
 import math
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -157,6 +158,50 @@ def test_the_talk_page_in_a_second_window_follows_and_drives_the_projector(serve
         context.close()
 
 
+def test_kl_bars_follow_the_hand_and_agree_with_python(server, page):
+    """The page's KL (a second implementation) against gvae.app.kl while dragging, before
+    any rerun; the distributions reach Python when the hand lets go."""
+    from gvae.app import kl as klm
+
+    page.goto(f"{server}/kl?p=0.05,0.25,0.7&q=0.333,0.333,0.334")
+    wait_rendered(page)
+    bars = page.locator(f"{MAIN} [data-testid='gvae-kl-bars']")
+    bar = page.locator(f"{MAIN} [data-testid='gvae-kl-bar-p-0']")
+    bar.scroll_into_view_if_needed()
+    holder = page.locator(f"{MAIN} .kl-bars").element_handle()  # in a shadow root
+    box = bar.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 1
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for dy in (40, 80, 120):  # P(Red) rises; P(Blue) and P(White) make room
+        page.mouse.move(x, y - dy)
+        page.wait_for_function(  # the svg is redrawn at each move; its holder stays
+            "([holder, v]) => JSON.parse(holder.querySelector('svg').dataset.p)[0] > v",
+            arg=[holder, 0.05 + dy / 1000],
+        )
+        p = json.loads(bars.get_attribute("data-p"))
+        q = json.loads(bars.get_attribute("data-q"))
+        assert sum(p) == pytest.approx(1.0)
+        for testid, expected in (
+            ("gvae-kl-pq", klm.kl(p, q)),
+            ("gvae-kl-qp", klm.kl(q, p)),
+            ("gvae-h-p", klm.entropy(p)),
+        ):
+            shown = float(
+                page.locator(f"{MAIN} [data-testid='{testid}']").get_attribute("data-value")
+            )
+            assert shown == pytest.approx(expected, rel=1e-12, abs=1e-15), testid
+    assert "p=0.05" in page.url.replace("%2C", ",")  # nothing sent while the hand moves
+    page.mouse.up()
+    page.wait_for_function(
+        "() => !new URLSearchParams(location.search).get('p').startsWith('0.05')"
+    )
+    wait_rendered(page)
+    sent = [float(v) for v in parse_qs(urlsplit(page.url).query)["p"][0].split(",")]
+    assert sent[0] == pytest.approx(p[0], abs=0.01)
+    no_exception(page)
+
+
 def test_a_chart_exports_a_1920_pixel_png(server, page):
     page.goto(f"{server}/kl")
     wait_rendered(page)
@@ -168,7 +213,7 @@ def test_a_chart_exports_a_1920_pixel_png(server, page):
         ).first.click()
     image = Image.open(download.value.path())
     assert image.format == "PNG" and image.size == (1920, 1080)
-    assert download.value.suggested_filename == "kl-distributions.png"
+    assert download.value.suggested_filename == "kl-cross-entropy.png"
 
 
 def test_export_page_files_open_at_their_sizes(server, page):
