@@ -122,7 +122,7 @@ if bug == "relu_logits":
         "trains with it, and its last column is the share of dead logits on the test images."
     )
 elif bug == "tau_schedule":
-    epochs = 10
+    epochs = 40  # long enough for gvae's schedule to reach its floor
     art = article.article_taus(epochs)
     ours = article.schedule_taus(len(art))
     chart(

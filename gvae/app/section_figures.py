@@ -511,29 +511,30 @@ def architecture_figure(stages: list[dict]) -> go.Figure:
     return _layout(fig, "The categorical VAE", height=260, showlegend=False)
 
 
-def tau_schedule_figure(article, gvae, batches_per_epoch: int) -> go.Figure:
-    steps = np.arange(len(article))
+def tau_schedule_figure(article, gvae, batches_per_epoch: int, stride: int = 10) -> go.Figure:
+    """τ against the step for both loops; every `stride`-th step is drawn (both change at
+    most every 100 steps, so nothing is lost), epochs marked."""
+    steps = np.arange(0, len(article), stride)
     fig = go.Figure()
-    fig.add_scatter(
-        x=steps,
-        y=article,
-        mode="lines",
-        name="the article's loop",
-        line=dict(color=COLORS["hard"], width=3),
-    )
-    fig.add_scatter(
-        x=steps,
-        y=gvae,
-        mode="lines",
-        name="max(τ_min, τ0·exp(−r·t)), t global",
-        line=dict(color=COLORS["kl"], width=3),
-    )
-    for epoch in range(1, len(article) // batches_per_epoch):
+    for values, name, color in (
+        (article, "the article's loop", COLORS["hard"]),
+        (gvae, "max(τ_min, τ0·exp(−r·t)), t global", COLORS["kl"]),
+    ):
+        fig.add_scatter(
+            x=steps,
+            y=np.asarray(values)[steps],
+            mode="lines",
+            name=name,
+            line=dict(color=color, width=3),
+        )
+    epochs = len(article) // batches_per_epoch
+    every = max(1, epochs // 10)  # at most ten epoch lines
+    for epoch in range(every, epochs, every):
         fig.add_vline(x=epoch * batches_per_epoch, line_color="#d0d0d0", line_width=1)
     return _layout(
         fig,
         "τ over training: same constants, two loops",
-        xaxis_title="step (600 per epoch)",
+        xaxis_title=f"step ({batches_per_epoch} per epoch; a grey line every {every} epochs)",
         yaxis_title="τ",
     )
 
