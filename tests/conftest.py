@@ -41,6 +41,14 @@ def assert_no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of an element's Markdown that quotes plain text (pages show
+    file and URL text escaped, gvae.app.text)."""
+    from gvae.app.text import unescape_markdown
+
+    return unescape_markdown(markdown)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory):
     """A small real checkpoint, for weights folders made up by tests."""

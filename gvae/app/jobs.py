@@ -35,6 +35,7 @@ from multiprocessing import forkserver
 import numpy as np
 import torch
 
+from gvae.app.saving import SaveError, describe_write_error
 from gvae.checkpoint import model_to_bytes, save_model
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import ensure_mnist, fixed_test_set
@@ -455,10 +456,14 @@ class TrainingJob:
 
     def save(self, path, eval_images: int = 1000, iw_samples: int = 100, card: dict | None = None):
         """Save a snapshot with its card: the recipe and a quick test-set score that says
-        how it was computed (the first `eval_images` test images, k = `iw_samples`)."""
+        how it was computed (the first `eval_images` test images, k = `iw_samples`).
+        A failed write raises SaveError with a one-line reason."""
         model, recipe = self.snapshot()
         test, _ = fixed_test_set(limit=eval_images)
         metrics = evaluate(model, test, iw_samples, seed=0)
         metrics["note"] = f"quick score: first {eval_images} test images, k = {iw_samples}"
-        save_model(model, path, card={**recipe, **(card or {}), "metrics": metrics})
+        try:  # written to a temporary file and renamed: a failure leaves any old file as it was
+            save_model(model, path, card={**recipe, **(card or {}), "metrics": metrics})
+        except (OSError, RuntimeError) as error:  # torch reports a full disk as RuntimeError
+            raise SaveError(describe_write_error(error)) from None
         return metrics
