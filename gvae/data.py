@@ -21,7 +21,7 @@ import torch
 from gvae.errors import DataFileError, MissingDataError
 
 DATA_DIR_ENV = "GVAE_DATA_DIR"
-TEST_BINARIZATION_SEED = 0  # DESIGN.md section 1: the fixed evaluation set
+TEST_BINARIZATION_SEED = 0  # the fixed evaluation set (docs/evaluation.md)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ import ctypes
 import io
 import multiprocessing
 import os
-import tempfile
 import threading
 import time
 import weakref
@@ -36,13 +35,13 @@ import numpy as np
 import torch
 
 from gvae.app.saving import SaveError, describe_write_error
-from gvae.checkpoint import model_to_bytes, save_model
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import ensure_mnist, fixed_test_set
 from gvae.errors import GvaeError, MissingDataError
 from gvae.metrics import evaluate
 from gvae.model import CategoricalVAE
 from gvae.trainer import Trainer, pick_device
+from gvae.weights import save_model, to_bytes
 
 HISTORY_COLUMNS = ("step", "epoch", "loss", "reconstruction", "kl", "tau", "lr")
 REFRESH_S = 0.05  # reads within this long of the last answer reuse it
@@ -151,25 +150,10 @@ def _name_process(name: bytes) -> None:
         ctypes.CDLL(None).prctl(15, name, 0, 0, 0)  # 15: PR_SET_NAME
 
 
-def _save_state(trainer: Trainer, path: str) -> None:
-    """The trainer's whole state (weights, optimizer, generator, history), written to a
-    temporary file and renamed, so `path` is never half-written."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(trainer.state_dict(), f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _load_trainer(config: TrainConfig, data_dir: str, state_path: str | None) -> Trainer:
     if state_path is None:
         return Trainer(config, data_dir=data_dir)
-    state = torch.load(state_path, map_location="cpu", weights_only=True)  # our own file
-    return Trainer.from_state(state, data_dir=data_dir)
+    return Trainer.load_state(state_path, data_dir=data_dir)  # a suspended run, exactly
 
 
 def _worker_main(
@@ -201,7 +185,7 @@ def _worker_main(
             reply = _weights(trainer) if command == "weights" else {}
             if command == "suspend":  # between two steps: the state is whole
                 try:
-                    _save_state(trainer, args[0])
+                    trainer.save_state(args[0])  # atomic: never half-written
                     reply = {"card": trainer.card()}
                 except Exception as failure:  # e.g. a full disk: keep the worker
                     reply = {"suspend_error": f"{type(failure).__name__}: {failure}"}
@@ -443,8 +427,8 @@ class TrainingJob:
         return recon, samples.numpy()
 
     def checkpoint_bytes(self) -> bytes:
-        """The current weights and card as a checkpoint file's bytes, e.g. for a download."""
-        return model_to_bytes(*self.snapshot())
+        """The current weights and card as a weights file's bytes, e.g. for a download."""
+        return to_bytes(*self.snapshot())
 
     def history_csv(self) -> str:
         """One CSV row per step: step, epoch, loss, reconstruction, kl, tau, lr."""

@@ -14,9 +14,10 @@ import re
 from pathlib import Path
 
 from gvae.errors import GvaeError
+from gvae.weights import SHIPPED_NAMES
+from gvae.weights import SUFFIX as WEIGHTS_SUFFIX  # the one place the extension is written
 
-WEIGHTS_SUFFIX = ".pt"  # the one place the saved weights' file extension is written
-SHIPPED_PREFIX = "gvae-"  # weights/gvae-*: shipped with the app, never overwritten
+SHIPPED_PREFIX = "gvae-"  # weights/gvae-*: shipped with the app (and names kept for it)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -45,7 +46,7 @@ def model_name(text: str) -> str:
         raise SaveRefused(
             "use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
         )
-    if name.lower().startswith(SHIPPED_PREFIX):
+    if name.lower().startswith(SHIPPED_PREFIX) or name.lower() in SHIPPED_NAMES:
         raise SaveRefused(
             f"names starting with {SHIPPED_PREFIX!r} belong to the shipped weights, "
             "which cannot be overwritten; choose another name"
