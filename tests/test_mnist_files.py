@@ -12,6 +12,7 @@ import pytest
 import gvae
 from gvae.data import MNIST_FILES, check_mnist_file, ensure_mnist, load_mnist
 from gvae.errors import DataFileError, MissingDataError
+from gvae.weights import SUFFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +91,7 @@ def test_a_replaced_file_is_checked_again(tmp_path, data_dir):
 def test_cli_names_the_damaged_file(tmp_path, data_dir, name, damage):
     root = damaged_copy(tmp_path / "data", data_dir, name, damage)
     command = [sys.executable, "-m", "gvae.train", "--max-steps", "2", "--train-size", "500"]
-    command += ["--data-dir", str(root), "--out", str(tmp_path / "x.pt"), "--no-progress"]
+    command += ["--data-dir", str(root), "--out", str(tmp_path / f"x{SUFFIX}"), "--no-progress"]
     if name.startswith("t10k"):  # the test set: evaluation reads it
         command = [sys.executable, "-m", "gvae.evaluate", str(gvae.DEFAULT_WEIGHTS)]
         command += ["--data-dir", str(root), "--limit", "10", "--iw-samples", "2"]
