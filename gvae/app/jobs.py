@@ -34,14 +34,14 @@ from multiprocessing import forkserver
 import numpy as np
 import torch
 
-from gvae.app.saving import SaveError, describe_write_error
+from gvae.app.saving import write_weights
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import ensure_mnist, fixed_test_set
 from gvae.errors import GvaeError, MissingDataError
 from gvae.metrics import evaluate
 from gvae.model import CategoricalVAE
 from gvae.trainer import Trainer, pick_device
-from gvae.weights import save_model, to_bytes
+from gvae.weights import to_bytes
 
 HISTORY_COLUMNS = ("step", "epoch", "loss", "reconstruction", "kl", "tau", "lr")
 REFRESH_S = 0.05  # reads within this long of the last answer reuse it
@@ -446,8 +446,5 @@ class TrainingJob:
         test, _ = fixed_test_set(limit=eval_images)
         metrics = evaluate(model, test, iw_samples, seed=0)
         metrics["note"] = f"quick score: first {eval_images} test images, k = {iw_samples}"
-        try:  # written to a temporary file and renamed: a failure leaves any old file as it was
-            save_model(model, path, card={**recipe, **(card or {}), "metrics": metrics})
-        except (OSError, RuntimeError) as error:  # torch reports a full disk as RuntimeError
-            raise SaveError(describe_write_error(error)) from None
+        write_weights(model, path, card={**recipe, **(card or {}), "metrics": metrics})
         return metrics

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from gvae.errors import GvaeError
-from gvae.weights import SHIPPED_NAMES
+from gvae.weights import SHIPPED_NAMES, save_model
 from gvae.weights import SUFFIX as WEIGHTS_SUFFIX  # the one place the extension is written
 
 SHIPPED_PREFIX = "gvae-"  # weights/gvae-*: shipped with the app (and names kept for it)
@@ -84,6 +84,15 @@ _REASONS = {
     errno.ENOTDIR: "the weights folder is not a folder",
     errno.EEXIST: "the weights folder is not a folder",
 }
+
+
+def write_weights(model, path: Path, card: dict) -> Path:
+    """gvae.weights.save_model (a temporary file renamed over the target, so a failure
+    leaves any old file as it was); a failed write raises SaveError in one line."""
+    try:
+        return save_model(model, path, card=card)
+    except (OSError, RuntimeError) as error:  # torch reported a full disk as RuntimeError
+        raise SaveError(describe_write_error(error)) from None
 
 
 def describe_write_error(error: BaseException) -> str:
