@@ -213,6 +213,11 @@ class JobBoard:
         with self._lock:
             return sum(e.holds_slot for e in self._entries.values())
 
+    def session_count(self) -> int:
+        """How many sessions have a job, waiting or not."""
+        with self._lock:
+            return len(self._entries)
+
     def close_all(self) -> None:
         """End every job and delete the state files (server stop)."""
         self._closed.set()
