@@ -186,3 +186,16 @@ def test_damaged_mnist_is_named_on_the_train_page(tmp_path, data_dir, monkeypatc
     assert error.startswith("Not started: ") and "train-images-idx3-ubyte" in error
     assert "bytes, expected" in error and "Download failed" not in error
     assert job(at) is None and not training_workers()
+
+
+# -- what a visitor sees of an unexpected error ------------------------------------------
+def test_visitors_see_a_short_message_not_a_traceback(tmp_path):
+    """The project's .streamlit/config.toml hides error details (they go to the log)."""
+    from streamlit.testing.v1 import AppTest
+
+    script = tmp_path / "boom.py"
+    script.write_text('raise ValueError("secret detail at /srv/private/path")\n')
+    at = AppTest.from_file(str(script)).run()
+    (error,) = at.exception
+    assert "secret" not in error.value and "/srv" not in error.value
+    assert not error.stack_trace and "This app has encountered an error" in error.value

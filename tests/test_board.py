@@ -209,8 +209,9 @@ def test_settings_from_the_environment_fall_back(monkeypatch, raw, expected):
 
 
 # -- real workers ----------------------------------------------------------------------
-def training_workers() -> list[int]:
-    """Pids of gvae training workers descending from this process (by process name)."""
+def training_workers(root: int | None = None) -> list[int]:
+    """Pids of gvae training workers descending from process `root` (this one by
+    default), found by their process name."""
     children: dict[int, list[int]] = {}
     names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
@@ -223,7 +224,7 @@ def training_workers() -> list[int]:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [os.getpid()]
+    found, todo = [], [root or os.getpid()]
     while todo:
         for child in children.get(todo.pop(), []):
             todo.append(child)
