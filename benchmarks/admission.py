@@ -29,7 +29,7 @@ def load_seconds(browser, url: str) -> float:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     start = time.perf_counter()
     page.goto(url)
-    page.wait_for_selector(f"{MAIN} [data-testid='stImage'] img", timeout=120_000)
+    page.wait_for_selector(f"{MAIN} [data-testid='stImage'] img", state="attached", timeout=120_000)
     done = wait_rendered(page, timeout_ms=120_000)
     page.close()
     return done - start

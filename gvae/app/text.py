@@ -12,9 +12,14 @@ import re
 
 MESSAGE_CHARS = 80  # a value quoted in a message is cut to this many characters
 
-# Every ASCII punctuation character may be backslash-escaped in CommonMark, which makes it
-# literal: no emphasis, link, image, code, HTML, math ($), directive (:red[...]) or table.
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# The characters that open or close Markdown inline syntax in Streamlit: emphasis, code,
+# links and images, HTML and entities, math ($), directives (:red[...]), icons
+# (:material/...:), tables, and GFM autolinks (http:, a@b.c). A backslash makes each literal.
+_ACTIVE = re.compile(r"([\\`*_{}\[\]()<>!$~|:&#@])")
+# At the start of a line, these begin a list, a heading rule or an ordered list.
+_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
+# GFM turns www.example.com into a link: its first dot is escaped.
+_WWW = re.compile(r"(?i)\b(www)\.")
 # An emoji shortcode (:smile:) is replaced after escapes are resolved; a zero-width space
 # after its first colon keeps it as typed.
 _SHORTCODE = re.compile(r":(?=[\w+-]+:)")
@@ -31,7 +36,9 @@ def escape_markdown(text) -> str:
     """`text` as Markdown that renders exactly as `text` (whitespace runs become one
     space, as in any Markdown paragraph)."""
     text = _SHORTCODE.sub(":\u200b", _WHITESPACE.sub(" ", str(text)))
-    return _PUNCTUATION.sub(r"\\\1", text)
+    text = _ACTIVE.sub(r"\\\1", text)
+    text = _WWW.sub(r"\1\\.", text)
+    return _LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
 
 
 def code_span(text) -> str:
