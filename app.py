@@ -7,7 +7,13 @@ the first page is out, so the first decode or chart finds them ready.
 
 import streamlit as st
 
-from pages.common import TALK_KEY, model_selector, use_app_navigation, warm_up_in_background
+from pages.common import (
+    TALK_KEY,
+    keep_alive,
+    model_selector,
+    use_app_navigation,
+    warm_up_in_background,
+)
 
 use_app_navigation()
 st.set_page_config(
@@ -21,6 +27,7 @@ pages = [
     st.Page("pages/playground.py", title="Gumbel playground", icon=":material/casino:"),
 ]
 page = st.navigation(pages)
+keep_alive()  # this session is watched: its training may go on (gvae.app.board)
 
 with st.sidebar:
     model_selector()

@@ -37,26 +37,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, log_path: str | None = None):
-    """`streamlit run app.py` on 127.0.0.1 at a free port; yields the base URL."""
+def streamlit_process(
+    env: dict | None = None, log_path: str | None = None, address: str | None = "127.0.0.1"
+):
+    """`streamlit run app.py` at a free port on `address` (None: the project's default
+    from .streamlit/config.toml); yields the base URL and the server's process."""
     port = free_port()
     log = open(log_path or os.devnull, "w")  # noqa: SIM115 (closed in the finally below)
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
+    command += ["--server.port", str(port), "--server.headless", "true"]
+    command += ["--browser.gatherUsageStats", "false"]
+    if address is not None:
+        command += ["--server.address", address]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        command,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=log,
@@ -75,7 +69,7 @@ def streamlit_server(env: dict | None = None, log_path: str | None = None):
                         f"streamlit did not start (exit code {process.poll()})"
                     ) from None
                 time.sleep(0.05)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -83,6 +77,13 @@ def streamlit_server(env: dict | None = None, log_path: str | None = None):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict | None = None, log_path: str | None = None):
+    """`streamlit run app.py` on 127.0.0.1 at a free port; yields the base URL."""
+    with streamlit_process(env, log_path) as (url, _):
+        yield url
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from gvae.app import params
 from gvae.app import playground as pg
 from gvae.app.figures import (
     estimator_figure,
@@ -35,20 +36,6 @@ def parse_probs(text: str) -> np.ndarray:
     return pg.validate_probs([v for v in text.replace(";", ",").split(",") if v.strip()])
 
 
-def parse_tau(text: str) -> float:
-    tau = float(text)
-    if not 0.01 <= tau <= 10:
-        raise ValueError("τ must lie between 0.01 and 10")
-    return min(TAUS, key=lambda t: abs(np.log(t) - np.log(tau)))  # nearest slider stop
-
-
-def parse_seed(text: str) -> int:
-    seed = int(text)
-    if seed < 0:
-        raise ValueError("the seed must be >= 0")
-    return seed
-
-
 # The animation and the estimator plot do not depend on tau: built once per (probs, seed)
 # and shared read-only (cache_resource: no copy), so moving tau only redraws what it moves.
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -75,8 +62,10 @@ if "pg_probs" not in st.session_state:
     probs0 = query_value("p", parse_probs, np.array(pg.ARTICLE_PROBS))
     st.session_state.pg_k = len(probs0)
     st.session_state.pg_probs = format_probs(np.round(probs0, 4))
-    st.session_state.pg_tau = query_value("tau", parse_tau, 1.0 if 1.0 in TAUS else TAUS[20])
-    st.session_state.pg_seed = query_value("seed", parse_seed, 0)
+    st.session_state.pg_tau = query_value(
+        "tau", lambda s: params.parse_tau(s, TAUS), 1.0 if 1.0 in TAUS else TAUS[20]
+    )
+    st.session_state.pg_seed = query_value("seed", params.parse_seed, 0)
 
 
 def on_k_change() -> None:
@@ -84,7 +73,7 @@ def on_k_change() -> None:
 
 
 def on_new_noise() -> None:
-    st.session_state.pg_seed += 1
+    st.session_state.pg_seed = (st.session_state.pg_seed + 1) % (params.MAX_SEED + 1)
 
 
 st.title("Gumbel playground")

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import assert_no_exception, new_app
+from conftest import assert_no_exception, new_app, shown
 
 import gvae
 from gvae.app.gallery import load_gallery
@@ -114,7 +114,7 @@ def test_a_corrupt_weights_file_is_reported_not_raised(tmp_path, monkeypatch, ti
     monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(tmp_path))
     at = new_app(page=PAGE)
     assert_no_exception(at)
-    errors = [e.value for e in at.sidebar.error]
+    errors = [shown(e.value) for e in at.sidebar.error]
     assert any("broken.safetensors" in e and "cannot be loaded" in e for e in errors)
     assert "broken" not in at.sidebar.selectbox[0].options
     assert "tiny" in at.sidebar.selectbox[0].options

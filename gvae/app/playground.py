@@ -11,6 +11,7 @@ import math
 import numpy as np
 import torch
 
+from gvae.app.text import cut
 from gvae.gumbel import ESTIMATORS, gumbel_softmax, sample_gumbel
 
 ARTICLE_PROBS = (0.05, 0.25, 0.7)
@@ -22,15 +23,16 @@ def validate_probs(values) -> np.ndarray:
     try:
         p = np.asarray([float(v) for v in values], dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"probabilities must be numbers, got {values!r}") from None
+        raise ValueError(f"probabilities must be numbers, got {cut(repr(values))}") from None
     if len(p) < 2 or len(p) > 10:
         raise ValueError(f"between 2 and 10 categories, got {len(p)}")
     if not np.isfinite(p).all():
         raise ValueError("probabilities must be finite numbers (no NaN or infinity)")
     if (p < 0).any():
         raise ValueError(f"probabilities cannot be negative, got {p.min():g}")
-    if p.sum() <= 0:
+    if p.max() <= 0:
         raise ValueError("at least one probability must be positive (they are all zero)")
+    p = p / p.max()  # first into [0, 1]: the sum of huge values (1e308, 1e308) overflows
     return p / p.sum()
 
 
