@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from benchmarks.browser import CHROMIUM, chromium, streamlit_server, wait_rendered
 
@@ -80,19 +81,6 @@ def test_every_page_opens_without_an_exception(server, browser, path, title, sho
     page.close()
 
 
-def test_clicking_a_latent_category_changes_the_image(server, page):
-    open_page(page, f"{server}/latent_editor?z=00000000000000000000")
-    image = page.locator(f"{MAIN} [data-testid='stImage']").filter(has_text="z = ").locator("img")
-    before = image.get_attribute("src")
-    row = page.locator(MAIN).get_by_role("radiogroup", name="z3", exact=True)
-    row.get_by_role("radio", name="7", exact=True).click()
-    page.wait_for_function("() => location.search.includes('z=00070000000000000000')")
-    wait_rendered(page)
-    assert image.get_attribute("src") != before
-    assert page.get_by_text("z = 00070000000000000000").count() == 1
-    no_exception(page)
-
-
 def test_moving_tau_changes_the_chart(server, page):
     open_page(page, f"{server}/playground")
     before = plotly_data(page, 0)
@@ -138,27 +126,8 @@ def test_a_tiny_training_run_counts_steps(server, browser):
 def test_deep_links_restore_their_state(server, page):
     code = "12345678901234567890"
     open_page(page, f"{server}/latent_editor?z={code}")
-    assert page.get_by_text(f"z = {code}").count() >= 1
+    expect(page.get_by_test_id("gvae-digit")).to_have_attribute("data-code", code)
     open_page(page, f"{server}/playground?tau=0.1&p=0.2,0.3,0.5&seed=4")
     assert page.locator(f"{MAIN} input[type='text']").first.input_value() == "0.2, 0.3, 0.5"
     assert page.locator(MAIN).get_by_role("slider").first.get_attribute("aria-valuetext") == "0.1"
-    no_exception(page)
-
-
-ATLAS_CELL_JS = """([variable, category]) => {
-  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(p => (p.layout.images || []).length);
-  gd.scrollIntoView();
-  const layout = gd._fullLayout, box = gd.getBoundingClientRect();
-  return [box.left + layout._size.l + layout.xaxis.l2p(category),
-          box.top + layout._size.t + layout.yaxis.l2p(variable)];
-}"""
-
-
-def test_clicking_an_atlas_cell_sets_that_variable(server, page):
-    open_page(page, f"{server}/latent_editor?z=00000000000000000000")
-    x, y = page.evaluate(ATLAS_CELL_JS, [4, 6])  # the cell of z4 = 6, in screen pixels
-    page.mouse.click(x, y)
-    page.wait_for_function("() => location.search.includes('z=00006000000000000000')")
-    wait_rendered(page)
-    assert page.get_by_text("z = 00006000000000000000").count() == 1
     no_exception(page)
