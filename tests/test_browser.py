@@ -53,11 +53,20 @@ def no_exception(page) -> None:
     ).all_inner_texts()
 
 
-def plotly_data(page, index: int) -> list:
-    return page.evaluate(
-        "i => document.querySelectorAll('.js-plotly-plot')[i].data.map(t => Array.from(t.y || []))",
-        index,
-    )
+DRAWN_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))"""
+
+
+def wait_drawn(page) -> None:
+    """Plotly's first draw done, and the live components' pictures (drawn in the page)."""
+    page.wait_for_function(DRAWN_JS)
+    for ready in [
+        "[data-testid=gvae-digit][data-source=page]",
+        "[data-testid=gvae-atlas][data-code]",
+        "[data-testid=gvae-interp-frame][data-code]",
+        "[data-testid=gvae-simplex][data-points]",
+    ]:
+        if page.locator(ready.split("][")[0] + "]").count():
+            page.locator(ready).wait_for()
 
 
 @pytest.mark.parametrize(
@@ -76,25 +85,26 @@ def test_every_page_opens_without_an_exception(server, browser, path, title, sho
     assert title in page.locator(f"{MAIN} h1").first.inner_text()
     if shot:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        time.sleep(1.0)  # let Plotly finish its first draw
+        wait_drawn(page)
         page.screenshot(path=str(SHOTS / shot))
     page.close()
 
 
-def test_moving_tau_changes_the_chart(server, page):
+def soft_column(page) -> list[str]:
+    rows = page.get_by_test_id("gvae-table").locator("tr").all_inner_texts()[1:]
+    return [row.split("\t")[3] for row in rows]
+
+
+def test_moving_tau_changes_the_sample(server, page):
     open_page(page, f"{server}/playground")
-    before = plotly_data(page, 0)
-    thumb = page.locator(MAIN).get_by_role("slider").first  # tau, from 1.0
-    thumb.focus()
-    for _ in range(5):
-        thumb.press("ArrowLeft")
-    page.wait_for_function("() => location.search.includes('tau=0.316')")  # 5 stops down from 1.0
-    wait_rendered(page)
-    page.wait_for_function(
-        "before => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[0].data.map(t => Array.from(t.y || []))) != before",
-        arg=str(before).replace("'", '"').replace(" ", ""),
-    )
-    assert plotly_data(page, 0) != before
+    tau = page.get_by_test_id("gvae-tau")
+    before = soft_column(page)
+    tau.focus()
+    for _ in range(40):
+        tau.press("ArrowLeft")  # 40 steps of 0.005 in log10 tau: 1 -> 0.631
+    expect(tau).to_have_attribute("aria-valuetext", "τ = 0.631")
+    assert soft_column(page) != before
+    page.wait_for_function("() => location.search.includes('tau=0.631')")
     no_exception(page)
 
 
@@ -129,5 +139,5 @@ def test_deep_links_restore_their_state(server, page):
     expect(page.get_by_test_id("gvae-digit")).to_have_attribute("data-code", code)
     open_page(page, f"{server}/playground?tau=0.1&p=0.2,0.3,0.5&seed=4")
     assert page.locator(f"{MAIN} input[type='text']").first.input_value() == "0.2, 0.3, 0.5"
-    assert page.locator(MAIN).get_by_role("slider").first.get_attribute("aria-valuetext") == "0.1"
+    expect(page.get_by_test_id("gvae-tau")).to_have_attribute("aria-valuetext", "τ = 0.1")
     no_exception(page)

@@ -297,3 +297,90 @@ def test_no_request_leaves_the_app(session, server):
     # server: the stage-mode issue ships icons with the app. Nothing else may leave.
     favicon = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/casino/"
     assert [u for u in outside if not u.startswith(favicon)] == []
+
+
+# -- the playground ---------------------------------------------------------------------
+def table_column(page, column: int) -> list[float]:
+    rows = page.get_by_test_id("gvae-table").locator("tr").all_inner_texts()[1:]
+    return [float(r.split("\t")[column]) for r in rows]
+
+
+def page_tau(page) -> float:
+    text = page.get_by_test_id("gvae-tau").get_attribute("aria-valuetext")
+    return float(text.removeprefix("τ = "))
+
+
+def test_dragging_tau_moves_everything_from_the_servers_draw(session, server):
+    session.open(f"{server}/playground?tau=1&seed=3")
+    page = session.page
+    slider = page.get_by_test_id("gvae-tau")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    x_of = lambda log_tau: box["x"] + box["width"] * (log_tau + 2) / 3  # noqa: E731
+    noise = pg_noise(3, 3)
+    page.mouse.move(x_of(0), y)
+    page.mouse.down()
+    sent = session.sent
+    seen = set()
+    for log_tau in np.linspace(0, -1.5, 6)[1:]:
+        page.mouse.move(x_of(log_tau), y, steps=3)
+        tau = page_tau(page)
+        assert tau < 1 and tau not in seen
+        seen.add(tau)
+        soft = soft_sample([0.05, 0.25, 0.7], noise, tau)
+        page.wait_for_function(  # the table follows while the button is held
+            "([t, s]) => document.querySelector('[data-testid=stBidiComponentIsolated]')"
+            ".shadowRoot.querySelector('[data-testid=gvae-soft-0]').textContent === s",
+            arg=[tau, f"{soft[0]:.4f}"],
+        )
+        assert np.abs(np.array(table_column(page, 3)) - soft).max() <= 5e-5
+    assert session.sent == sent  # no rerun while dragging
+    page.mouse.up()
+    tau = page_tau(page)
+    page.wait_for_function(f"() => location.search.includes('tau={tau:g}')")
+    assert session.sent == sent + 1
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_dragging_a_pi_bar_sets_pi(session, server):
+    session.open(f"{server}/playground?tau=1&p=0.05,0.25,0.7")
+    page = session.page
+    bars = page.get_by_test_id("gvae-bars")
+    page.get_by_test_id("gvae-tau").wait_for()
+    bars.scroll_into_view_if_needed()
+    box = bars.bounding_box()
+    # Red's group is the first third of the plot; drag its pi bar up to about 0.5.
+    x = box["x"] + box["width"] * 0.2
+    page.mouse.move(x, box["y"] + box["height"] * 0.8)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.5, steps=5)
+    pi = table_column(page, 1)
+    assert pi[0] > 0.3 and abs(sum(pi) - 1) < 1e-3
+    assert pi[1] / pi[2] == pytest.approx(0.25 / 0.7, rel=1e-2)  # the others keep their ratio
+    page.mouse.up()
+    page.wait_for_function("() => !location.search.includes('p=0.05')")
+    box = page.get_by_label(re.compile("Class probabilities"))
+    expect(box).not_to_have_value("0.05, 0.25, 0.7")
+    text = box.input_value()
+    assert [float(v) for v in text.split(",")] == pytest.approx(pi, abs=1e-4)
+
+
+def test_play_sweeps_tau_down_to_the_argmax(session, server):
+    session.open(f"{server}/playground?tau=1")
+    page = session.page
+    page.get_by_test_id("gvae-play").click()
+    page.wait_for_function("() => location.search.includes('tau=0.01')", timeout=15_000)
+    assert page_tau(page) == 0.01
+    assert table_column(page, 3) == pytest.approx(table_column(page, 4), abs=1e-3)
+
+
+def pg_noise(k: int, seed: int) -> np.ndarray:
+    from gvae.app.playground import fixed_noise
+
+    return fixed_noise(k, seed)
+
+
+def soft_sample(probs, noise, tau: float) -> np.ndarray:
+    from gvae.app.playground import soft_sample as python_soft_sample
+
+    return python_soft_sample(np.array(probs), noise, tau)

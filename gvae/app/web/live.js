@@ -856,6 +856,7 @@ class PlaygroundView {
       this.tau = data.tau;
     }
     this.simplexBox.hidden = !data.simplex;
+    this.root.classList.toggle("gv-no-simplex", !data.simplex);
     if (data.simplex) this.loadSimplex(data.simplex);
     this.render();
   }
@@ -890,11 +891,20 @@ class PlaygroundView {
   }
 
   sweep() {
-    if (this.sweeping) return;
+    if (this.sweeping) {
+      this.sweeping = false; // a second press stops it where it is
+      return;
+    }
     this.sweeping = true;
+    this.play.textContent = "■ Stop";
     const t0 = performance.now();
     const duration = 4000;
     const frame = (now) => {
+      if (!this.sweeping) {
+        this.play.textContent = "▶ Play";
+        this.schedule();
+        return;
+      }
       const f = Math.min(1, (now - t0) / duration);
       const log = TAU_MAX_LOG + (TAU_MIN_LOG - TAU_MAX_LOG) * f;
       this.tau = roundTau(10 ** log);
@@ -903,6 +913,7 @@ class PlaygroundView {
       if (f < 1) requestAnimationFrame(frame);
       else {
         this.sweeping = false;
+        this.play.textContent = "▶ Play";
         this.schedule();
       }
     };
@@ -1061,8 +1072,9 @@ class PlaygroundView {
     const [ctx, width] = this.fit(this.simplex, height);
     const text = cssVar(this.root, "--st-text-color", "#333");
     const fs = this.fontSize();
-    const pad = fs * 2.4;
-    const side = Math.min(width - 2 * pad, ((height - 2 * pad) * 2) / Math.sqrt(3));
+    ctx.font = `${fs}px sans-serif`;
+    const pad = fs * 2.4; // the labels sit above the top corner and below the bottom ones
+    const side = Math.min(width - 8, ((height - 2 * pad) * 2) / Math.sqrt(3));
     const cx = width / 2;
     const baseY = height - pad;
     const corners = [
@@ -1104,8 +1116,8 @@ class PlaygroundView {
     ctx.font = `${fs}px sans-serif`;
     const total = counts[0] + counts[1] + counts[2] || 1;
     const place = [
-      ["right", "top", -4, 6],
-      ["left", "top", 4, 6],
+      ["left", "top", -4, 6],
+      ["right", "top", 4, 6],
       ["center", "bottom", 0, -6],
     ];
     corners.forEach(([x, y], k) => {
@@ -1118,6 +1130,7 @@ class PlaygroundView {
     ctx.textAlign = "left";
     ctx.textBaseline = "top";
     ctx.fillText(`${this.simplexN || 0} relaxed samples, τ = ${this.tau}`, 4, 4);
+    if (this.simplexNoise) this.simplex.dataset.points = String(this.simplexN);
   }
 }
 
