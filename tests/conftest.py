@@ -55,23 +55,13 @@ def tiny_model_path(tmp_path_factory):
 
 
 def component_data(at, key: str) -> dict:
-    """The JSON data a st.components.v2 component mounted with `key` was given."""
-    import json
+    from benchmarks.app import component_data as data
 
-    proto = next(e.proto for e in at.get("bidi_component") if e.proto.id.endswith(f"-{key}"))
-    return json.loads(proto.json)
+    return data(at, key)
 
 
 def send_component_state(at, key: str, name: str, value):
-    """Rerun as the browser does when a component's script calls setStateValue(name, value).
+    """Rerun as the browser does when a component's script calls setStateValue(name, value)."""
+    from benchmarks.app import with_component_state
 
-    AppTest has no API for st.components.v2 state yet, so this adds the widget state the
-    frontend would send to the ones AppTest collects, and runs (private AppTest API)."""
-    import json
-
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-    proto = next(e.proto for e in at.get("bidi_component") if e.proto.id.endswith(f"-{key}"))
-    states = at._tree.get_widget_states()
-    states.widgets.append(WidgetState(id=proto.id, json_value=json.dumps({name: value})))
-    return at._run(states)
+    return at._run(with_component_state(at, key, name, value))
