@@ -384,3 +384,19 @@ def soft_sample(probs, noise, tau: float) -> np.ndarray:
     from gvae.app.playground import soft_sample as python_soft_sample
 
     return python_soft_sample(np.array(probs), noise, tau)
+
+
+def test_the_live_benchmark_runs_end_to_end():
+    """`python -m benchmarks.browser live` in a tiny mode (its numbers are not asserted)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.browser", "live", "--gestures", "2", "--strokes", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for row in ["click a cell", "hover a cell", "drag-paint", "τ drag step", "per settled edit"]:
+        assert row in result.stdout, result.stdout

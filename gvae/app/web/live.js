@@ -175,18 +175,29 @@ live.loadDecoder = loadDecoder;
 
 /**
  * Record the time from an input event to the frame that shows its picture: the draw is
- * done when this is called, so the next animation frame is the first to paint it.
+ * done when this is called, so the next animation frame is the first to paint it. `raf`
+ * is taken in that frame's requestAnimationFrame callback; `ms` in the first task after
+ * it, once the frame's style, layout and paint have run on this thread.
  */
 function painted(kind, event) {
   const trace = live.trace;
   if (!trace || !event) return;
   const t0 = event.timeStamp;
-  requestAnimationFrame(() => trace.push({ kind, ms: performance.now() - t0 }));
+  requestAnimationFrame(() => {
+    const raf = performance.now() - t0;
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => trace.push({ kind, raf, ms: performance.now() - t0 });
+    channel.port2.postMessage(null);
+  });
 }
 
-/** Run `work` just after the next frame is painted: slow work never delays a picture. */
+/**
+ * Run `work` once the next frame is out and the page is idle: slow work (the atlas, the
+ * interpolation) never delays a picture or an input event.
+ */
 function afterPaint(work) {
-  requestAnimationFrame(() => setTimeout(work, 0));
+  const idle = globalThis.requestIdleCallback;
+  requestAnimationFrame(() => (idle ? idle(() => work(), { timeout: 200 }) : setTimeout(work, 0)));
 }
 
 function cssVar(element, name, fallback) {
@@ -594,6 +605,16 @@ class AtlasView {
   }
 
   refresh() {
+    // Cheap on the input's path: the labels, tiles and frames are drawn later, when idle.
+    const job = this.job;
+    const same = job && job.decoder === editor.decoder && job.sample === editor.sample && sameList(job.code, editor.code);
+    if (same && editor.decoder) return; // a rerun that changed nothing here: keep the tiles
+    this.job = { code: [...editor.code], sample: editor.sample, decoder: editor.decoder, row: 0 };
+    this.status.textContent = editor.decoder ? "" : "Loading the decoder…";
+    if (editor.decoder) this.step();
+  }
+
+  drawLabels() {
     const text = cssVar(this.root, "--st-text-color", "#333");
     const ctx = this.ctx;
     ctx.clearRect(0, 0, this.left + editor.K * (this.size + this.gap), this.top);
@@ -607,9 +628,6 @@ class AtlasView {
       ctx.clearRect(0, this.top + i * (this.size + this.gap), this.left - 2, this.size);
       ctx.fillText(`z${i}`, this.left - 6, this.top + i * (this.size + this.gap) + this.size / 2);
     }
-    this.job = { code: [...editor.code], sample: editor.sample, row: 0 };
-    this.status.textContent = editor.decoder ? "" : "Loading the decoder…";
-    if (editor.decoder) this.step();
   }
 
   step() {
@@ -621,6 +639,10 @@ class AtlasView {
       if (!job || !editor.decoder) return;
       const t0 = performance.now();
       const { N, K } = editor;
+      if (job.row === 0) {
+        this.drawLabels(); // in the theme's current colours
+        this.colors = { primary: cssVar(this.root, "--st-primary-color", "#4c78a8"), bg: cssVar(this.root, "--st-background-color", "#fff") };
+      }
       while (job.row < N && performance.now() - t0 < ATLAS_BUDGET_MS) {
         const i = job.row;
         const codes = [];
@@ -649,8 +671,7 @@ class AtlasView {
   drawFrame(i) {
     if (!this.job || !this.job.means || !this.job.means[i]) return;
     const ctx = this.ctx;
-    const primary = cssVar(this.root, "--st-primary-color", "#4c78a8");
-    const bg = cssVar(this.root, "--st-background-color", "#fff");
+    const { primary, bg } = this.colors;
     for (let k = 0; k < editor.K; k++) {
       const x = this.left + k * (this.size + this.gap) - 2;
       const y = this.top + i * (this.size + this.gap) - 2;
@@ -739,7 +760,7 @@ class InterpolationView {
       // At most N + 1 digits, a few ms: after the editor's picture is on screen.
       this.pending = false;
       const path = interpolationPath(editor.code, editor.codeB);
-      const key = JSON.stringify([path, editor.sample]);
+      const key = JSON.stringify([path, editor.sample, editor.version]);
       if (key === this.key || !editor.decoder) return;
       this.key = key;
       this.path = path;
@@ -762,6 +783,7 @@ class InterpolationView {
     this.strip.style.width = `${n * (size + 2)}px`;
     this.strip.style.height = `${size + 6}px`;
     const ctx = this.stripCtx;
+    this.primary = cssVar(this.root, "--st-primary-color", "#4c78a8"); // not per scrub step
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.imageSmoothingEnabled = false;
     for (let t = 0; t < n; t++) {
@@ -777,7 +799,7 @@ class InterpolationView {
     const size = this.stripSize;
     const ctx = this.stripCtx;
     ctx.clearRect(0, size + 2, n * (size + 2), 4);
-    ctx.fillStyle = cssVar(this.root, "--st-primary-color", "#4c78a8");
+    ctx.fillStyle = this.primary;
     ctx.fillRect(this.position * (size + 2) + 1, size + 2, size, 4);
   }
 
@@ -845,8 +867,17 @@ class PlaygroundView {
     this.k = data.labels.length;
   }
 
+  readColors() {
+    // Read once per rerun, not per frame: getComputedStyle would force a style recalc.
+    this.colors = {
+      text: cssVar(this.root, "--st-text-color", "#333"),
+      grid: cssVar(this.root, "--st-border-color", "rgba(128,128,128,0.3)"),
+    };
+  }
+
   update(data) {
     if (!this.tauInput || this.k !== data.labels.length) this.build(data);
+    this.readColors();
     this.data = data;
     this.labels = data.labels;
     this.noise = data.noise;
@@ -980,10 +1011,22 @@ class PlaygroundView {
   }
 
   drawTable() {
-    const head = "<tr><th></th><th>π</th><th>g</th><th>soft</th><th>hard</th></tr>";
+    const key = JSON.stringify(this.labels);
+    if (this.tableKey !== key) {
+      // Built once per set of categories; afterwards only the numbers change.
+      const head = "<tr><th></th><th>π</th><th>g</th><th>soft</th><th>hard</th></tr>";
+      const rows = this.labels.map((label, k) => `<tr><th>${escapeHtml(label)}</th><td></td><td></td><td data-testid="gvae-soft-${k}"></td><td></td></tr>`);
+      this.table.innerHTML = head + rows.join("");
+      this.cellsByRow = [...this.table.rows].slice(1).map((row) => [...row.cells].slice(1));
+      this.tableKey = key;
+    }
     const fmt = (v) => v.toFixed(4);
-    const rows = this.labels.map((label, k) => `<tr><th>${escapeHtml(label)}</th><td>${fmt(this.probs[k])}</td><td>${fmt(this.noise[k])}</td><td data-testid="gvae-soft-${k}">${fmt(this.soft[k])}</td><td>${this.hard[k]}</td></tr>`);
-    this.table.innerHTML = head + rows.join("");
+    this.cellsByRow.forEach((cells, k) => {
+      const values = [fmt(this.probs[k]), fmt(this.noise[k]), fmt(this.soft[k]), String(this.hard[k])];
+      cells.forEach((cell, c) => {
+        if (cell.textContent !== values[c]) cell.textContent = values[c];
+      });
+    });
   }
 
   draw() {
@@ -1014,8 +1057,7 @@ class PlaygroundView {
   drawBars() {
     const height = this.data && this.data.talk ? 340 : 300;
     const [ctx, width] = this.fit(this.bars, height);
-    const text = cssVar(this.root, "--st-text-color", "#333");
-    const grid = cssVar(this.root, "--st-border-color", "rgba(128,128,128,0.3)");
+    const { text, grid } = this.colors;
     const fs = this.fontSize();
     const K = this.probs.length;
     const left = fs * 2.6;
@@ -1070,7 +1112,7 @@ class PlaygroundView {
   drawSimplex() {
     const height = this.data && this.data.talk ? 340 : 300;
     const [ctx, width] = this.fit(this.simplex, height);
-    const text = cssVar(this.root, "--st-text-color", "#333");
+    const { text } = this.colors;
     const fs = this.fontSize();
     ctx.font = `${fs}px sans-serif`;
     const pad = fs * 2.4; // the labels sit above the top corner and below the bottom ones
