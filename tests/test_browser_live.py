@@ -165,6 +165,24 @@ def test_the_pages_pixel_thresholds_equal_pythons(session, server):
 
 
 # -- the editor -------------------------------------------------------------------------
+def in_view_without_scrolling(page, width: int, height: int) -> None:
+    """All 200 cells and a digit of at least 360 px inside the viewport, unscrolled."""
+    boxes = page.locator("[data-testid^=gvae-cell-]").evaluate_all(
+        "cs => cs.map(c => { const r = c.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"
+    )
+    digit = page.locator(DIGIT).bounding_box()
+    assert digit["width"] >= 360 and digit["height"] >= 360
+    digit_box = [digit["x"], digit["y"], digit["x"] + digit["width"], digit["y"] + digit["height"]]
+    for left, top, right, bottom in [*boxes, digit_box]:
+        assert min(left, top) >= 0 and right <= width and bottom <= height, (
+            left,
+            top,
+            right,
+            bottom,
+        )
+    assert page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop") == 0
+
+
 def test_dom_contract_fit_and_the_same_digit_as_the_server(session, server, model):
     code = "12345678901234567890"
     page = open_editor(session, server, code)
@@ -175,16 +193,31 @@ def test_dom_contract_fit_and_the_same_digit_as_the_server(session, server, mode
     # The page's picture is the server's: same code, same grey levels (within rounding).
     expected = to_uint8(decode_to_images(model, [[int(c) for c in code]])[0]).astype(int)
     assert np.abs(canvas_grey(page, DIGIT) - expected).max() <= 1
-    # At 1280 x 720, all 200 cells and a digit of at least 360 px, without scrolling.
-    boxes = page.locator("[data-testid^=gvae-cell-]").evaluate_all(
-        "cs => cs.map(c => { const r = c.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"
+    # At 1280 x 720, all 200 cells and a digit of at least 360 px, without scrolling,
+    # with the explanations shown and in presentation mode (larger type, no explanations).
+    in_view_without_scrolling(page, 1280, 720)
+    page.get_by_text("Presentation mode").click()
+    page.locator(".gv-talk").first.wait_for()
+    wait_rendered(page)
+    in_view_without_scrolling(page, 1280, 720)
+
+
+def test_choosing_another_model_redraws_with_its_decoder(session, server):
+    code = "31415926535897932384"
+    page = open_editor(session, server, code)
+    first = canvas_grey(page, DIGIT)
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").click()
+    page.get_by_role("option", name="gvae-gumbel").click()
+    page.wait_for_function("() => location.search.includes('model=gvae-gumbel')")
+    entry = next(e for e in gvae.list_weights() if e.name == "gvae-gumbel")  # any file format
+    other = gvae.load_model(entry.path)
+    expected = to_uint8(decode_to_images(other, [[int(c) for c in code]])[0]).astype(int)
+    page.wait_for_function(
+        """() => window.gvaeLive.editor.decoder && [...window.gvaeLive.decoders.keys()].length == 2"""
     )
-    digit = page.locator(DIGIT).bounding_box()
-    assert digit["width"] >= 360 and digit["height"] >= 360
-    digit_box = [digit["x"], digit["y"], digit["x"] + digit["width"], digit["y"] + digit["height"]]
-    for left, top, right, bottom in [*boxes, digit_box]:
-        assert min(left, top) >= 0 and right <= 1280 and bottom <= 720, (left, top, right, bottom)
-    assert page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop") == 0
+    page.locator(READY).wait_for()
+    assert np.abs(canvas_grey(page, DIGIT) - expected).max() <= 1
+    assert np.abs(first - expected).max() > 1  # another model, another picture
 
 
 def test_click_hover_and_keys_draw_at_once_and_sync_when_settled(session, server):

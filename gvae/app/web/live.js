@@ -1193,7 +1193,7 @@ export default function render(component) {
   const fresh = !view;
   if (fresh) {
     // The stylesheet is a file too (fetched once, then cached): reruns stay small.
-    const root = el("div", { class: `gv-root gv-${data.view}` });
+    const root = el("div", { class: `gv-root gv-view-${data.view}` });
     const style = el("link", { rel: "stylesheet", href: data.css });
     root.style.visibility = "hidden"; // no unstyled flash while it loads
     style.onload = style.onerror = () => (root.style.visibility = "");
