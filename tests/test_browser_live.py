@@ -433,3 +433,22 @@ def test_the_live_benchmark_runs_end_to_end():
     assert result.returncode == 0, result.stderr[-2000:]
     for row in ["click a cell", "hover a cell", "drag-paint", "τ drag step", "per settled edit"]:
         assert row in result.stdout, result.stdout
+
+
+def test_without_the_pages_decoder_the_server_draws_the_same_digit(session, server, model):
+    """The decoder blocked: the page shows the server's picture, and edits still work."""
+    page = session.page
+    page.route("**/*.bin", lambda route: route.abort())
+    session.open(f"{server}/latent_editor?z={'0' * 20}")
+    digit = page.locator(DIGIT)
+    expect(digit).to_have_attribute("data-source", "server")
+    expect(digit).to_have_attribute("data-drawn", "0" * 20)
+    expected = to_uint8(decode_to_images(model, [[0] * 20])[0]).astype(int)
+    assert np.array_equal(canvas_grey(page, DIGIT), expected)
+    expect(page.locator(".gv-badge")).to_contain_text("the server draws instead")
+    cell(page, 6, 3).click()
+    wait_url_code(page, "00000030000000000000")
+    expect(digit).to_have_attribute("data-drawn", "00000030000000000000")
+    code = [0] * 6 + [3] + [0] * 13
+    expected = to_uint8(decode_to_images(model, [code])[0]).astype(int)
+    assert np.array_equal(canvas_grey(page, DIGIT), expected)

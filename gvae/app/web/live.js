@@ -243,6 +243,7 @@ const editor = (live.editor ??= {
   send: null,
   timer: 0,
   holding: false,
+  error: null, // why the page's decoder is unavailable, if it is
 });
 
 function adoptEditorData(data) {
@@ -510,22 +511,25 @@ class EditorView {
     this.caption.textContent = `z = ${text}`;
     this.canvas.setAttribute("aria-label", `Decoded digit for z = ${text}`);
     this.canvas.dataset.code = text;
-    this.badge.textContent = shown === code ? "" : `preview: z${this.preview[0]} = ${this.preview[1]}`;
+    this.badge.textContent = shown === code ? editor.error || "" : `preview: z${this.preview[0]} = ${this.preview[1]}`;
     this.draw(shown, event, kind);
   }
 
   draw(code, event, kind) {
+    const text = code.join(editor.K > 10 ? "," : "");
     if (editor.decoder) {
       this.ctx.putImageData(paintDigit(this.ctx, decode(editor.decoder, code), editor.sample), 0, 0);
       this.canvas.dataset.source = "page";
+      this.canvas.dataset.drawn = text;
       painted(kind, event);
     } else if (this.fallback && sameList(code, this.fallbackCode) && editor.sample === this.fallbackSample) {
-      // Until the decoder has arrived: the server's picture of the same code.
+      // Until (or unless) the decoder arrives: the server's picture of the same code.
       const image = new Image();
       image.onload = () => {
         if (editor.decoder) return;
         this.ctx.drawImage(image, 0, 0);
         this.canvas.dataset.source = "server";
+        this.canvas.dataset.drawn = text;
       };
       image.src = this.fallback;
     }
@@ -610,7 +614,7 @@ class AtlasView {
     const same = job && job.decoder === editor.decoder && job.sample === editor.sample && sameList(job.code, editor.code);
     if (same && editor.decoder) return; // a rerun that changed nothing here: keep the tiles
     this.job = { code: [...editor.code], sample: editor.sample, decoder: editor.decoder, row: 0 };
-    this.status.textContent = editor.decoder ? "" : "Loading the decoder…";
+    this.status.textContent = editor.decoder ? "" : editor.error || "Loading the decoder…";
     if (editor.decoder) this.step();
   }
 
@@ -751,7 +755,7 @@ class InterpolationView {
     const sep = editor.K > 10 ? "," : "";
     this.text.textContent = `A = ${editor.code.join(sep)}\nB = ${editor.codeB.join(sep)}`;
     if (!editor.decoder) {
-      this.caption.textContent = "Loading the decoder…";
+      this.caption.textContent = editor.error || "Loading the decoder…";
       return;
     }
     if (this.pending) return;
@@ -863,7 +867,9 @@ class PlaygroundView {
     const body = el("div", { class: "gv-pg-body" }, el("div", { class: "gv-bars-box" }, this.bars), this.simplexBox, side);
     this.root.replaceChildren(tauRow, body);
     this.listenBars();
-    new ResizeObserver(() => this.draw()).observe(body);
+    if (this.resize) this.resize.disconnect();
+    this.resize = new ResizeObserver(() => this.draw());
+    this.resize.observe(body);
     this.k = data.labels.length;
   }
 
@@ -1210,12 +1216,11 @@ export default function render(component) {
   // The editor's three views share one state; the editor view speaks for them.
   if (data.view === "editor") editor.send = setStateValue;
   const changed = adoptEditorData(data);
-  editor.views.add(view);
-  view.update(data);
-  if (changed) for (const other of editor.views) if (other !== view) other.refresh(null, "data");
   if (editor.version !== data.decoder.version) {
+    // Another model: draw the server's picture until its decoder has arrived.
     editor.version = data.decoder.version;
     editor.decoder = null;
+    editor.error = null;
     loadDecoder(data.decoder).then(
       (decoder) => {
         if (editor.version !== data.decoder.version) return;
@@ -1223,12 +1228,24 @@ export default function render(component) {
         for (const v of editor.views) v.refresh(null, "data");
       },
       (error) => {
-        for (const v of editor.views) v.root.dataset.error = String(error);
+        if (editor.version !== data.decoder.version) return;
+        editor.version = null; // the next rerun tries again
+        editor.error = `the page's decoder did not load (${error.message || error}); the server draws instead`;
+        for (const v of editor.views) v.refresh(null, "data");
       },
     );
   }
+  editor.views.add(view);
+  view.update(data);
+  if (changed) for (const other of editor.views) if (other !== view) other.refresh(null, "data");
   return () => {
     editor.views.delete(view);
     instances.delete(parentElement);
+    if (view instanceof EditorView) {
+      // Leaving the page: a pending report would rerun the next page. The next mount
+      // resends it (its `ack` is behind).
+      clearTimeout(editor.timer);
+      editor.send = null;
+    }
   };
 }
