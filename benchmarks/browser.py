@@ -411,7 +411,7 @@ def print_live(rows: dict, bytes_per_edit: float | None) -> None:
         )
     if bytes_per_edit is not None:
         print(
-            f"\nserver -> browser per settled edit (its rerun): {bytes_per_edit / 1e3:.1f} kB median"
+            f"\nserver -> browser per edit's rerun (editor clicks): {bytes_per_edit / 1e3:.1f} kB median"
         )
 
 
@@ -471,7 +471,7 @@ def wait_baseline(page, count: int) -> None:
     page.wait_for_function("n => window.gvaeBase.times.length >= n", arg=count)
 
 
-def baseline_editor(browser, url: str, n: int) -> dict:
+def baseline_editor(browser, url: str, n: int) -> tuple[dict, float]:
     page = browser.new_page(viewport=LIVE_VIEWPORT)
     wire = Wire(page)
     page.goto(f"{url}/latent_editor?z={'0' * 20}")
@@ -480,24 +480,22 @@ def baseline_editor(browser, url: str, n: int) -> dict:
     page.evaluate(LONG_TASKS_JS)
     rng = random.Random(0)
     code = [0] * 20
-    sent = wire.sent
+    sent, received = wire.sent, []
     for j in range(n):
         i = rng.randrange(20)
         k = (code[i] + rng.randrange(1, 10)) % 10
         code[i] = k
         row = page.locator(MAIN).get_by_role("radiogroup", name=f"z{i}", exact=True)
+        got = wire.received
         row.get_by_role("radio", name=str(k), exact=True).click()
         wait_baseline(page, j + 1)
         settle(page)
-    times = page.evaluate("() => window.gvaeBase.times")
+        received.append(wire.received - got)
+    times, tasks = page.evaluate("() => window.gvaeBase.times"), long_tasks(page)
     page.close()
-    return {
-        "editor: click a cell (round trip)": (
-            times,
-            None,
-            f"{(wire.sent - sent) / n:.0f} per click",
-        )
-    }
+    note = f"{(wire.sent - sent) / n:.0f} per click"
+    rows = {"editor: click a cell (round trip)": (times, None, note, tasks)}
+    return rows, statistics.median(received)
 
 
 def baseline_playground(browser, url: str, n: int) -> dict:
@@ -533,9 +531,10 @@ def baseline_playground(browser, url: str, n: int) -> dict:
 
 def live_baseline(root: Path, n: int) -> None:
     with streamlit_server(root=root) as url, chromium() as browser:
-        rows = {**baseline_editor(browser, url, n), **baseline_playground(browser, url, n)}
+        editor, bytes_per_edit = baseline_editor(browser, url, n)
+        rows = {**editor, **baseline_playground(browser, url, n)}
     print(f"before: {root}, input event -> first frame showing it ({machine()}):\n")
-    print_live(rows, None)
+    print_live(rows, bytes_per_edit)
 
 
 def main(argv: list[str] | None = None) -> int:

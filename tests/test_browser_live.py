@@ -431,7 +431,7 @@ def test_the_live_benchmark_runs_end_to_end():
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for row in ["click a cell", "hover a cell", "drag-paint", "τ drag step", "per settled edit"]:
+    for row in ["click a cell", "hover a cell", "drag-paint", "τ drag step", "per edit's rerun"]:
         assert row in result.stdout, result.stdout
 
 
