@@ -193,11 +193,18 @@ function painted(kind, event) {
 
 /**
  * Run `work` once the next frame is out and the page is idle: slow work (the atlas, the
- * interpolation) never delays a picture or an input event.
+ * interpolation) never delays a picture or an input event. While a button is held on the
+ * grid (drag-paint) it waits for the release: each painted cell would restart it anyway.
  */
 function afterPaint(work) {
   const idle = globalThis.requestIdleCallback;
-  requestAnimationFrame(() => (idle ? idle(() => work(), { timeout: 200 }) : setTimeout(work, 0)));
+  const run = () => (editor.holding ? editor.deferred.push(work) : work());
+  requestAnimationFrame(() => (idle ? idle(run, { timeout: 200 }) : setTimeout(run, 0)));
+}
+
+function runDeferred() {
+  const work = editor.deferred.splice(0);
+  for (const w of work) afterPaint(w);
 }
 
 function cssVar(element, name, fallback) {
@@ -243,6 +250,7 @@ const editor = (live.editor ??= {
   send: null,
   timer: 0,
   holding: false,
+  deferred: [], // idle work waiting for the button to be released
   error: null, // why the page's decoder is unavailable, if it is
 });
 
@@ -429,6 +437,7 @@ class EditorView {
       editor.holding = false;
       if (grid.hasPointerCapture(e.pointerId)) grid.releasePointerCapture(e.pointerId);
       scheduleSync();
+      runDeferred();
     };
     grid.addEventListener("pointerup", release);
     grid.addEventListener("pointercancel", release);
@@ -540,7 +549,7 @@ class EditorView {
 // Atlas view: all N x K single-variable changes, decoded a few rows per frame
 // ---------------------------------------------------------------------------------------
 
-const ATLAS_BUDGET_MS = 5; // per animation frame, so drawing and input never wait long
+const IDLE_SLICE_MS = 5; // decode for about this long per idle slice, so input never waits long
 
 class AtlasView {
   constructor(root) {
@@ -647,7 +656,7 @@ class AtlasView {
         this.drawLabels(); // in the theme's current colours
         this.colors = { primary: cssVar(this.root, "--st-primary-color", "#4c78a8"), bg: cssVar(this.root, "--st-background-color", "#fff") };
       }
-      while (job.row < N && performance.now() - t0 < ATLAS_BUDGET_MS) {
+      while (job.row < N && performance.now() - t0 < IDLE_SLICE_MS) {
         const i = job.row;
         const codes = [];
         for (let k = 0; k < K; k++) codes.push(job.code.map((v, j) => (j === i ? k : v)));
@@ -758,19 +767,33 @@ class InterpolationView {
       this.caption.textContent = editor.error || "Loading the decoder…";
       return;
     }
+    const path = interpolationPath(editor.code, editor.codeB);
+    const key = JSON.stringify([path, editor.sample, editor.version]);
+    if (key === this.key) return;
+    this.key = key;
+    this.job = { path, means: new Float64Array(path.length * 784), done: 0 };
+    this.step();
+  }
+
+  step() {
     if (this.pending) return;
     this.pending = true;
     afterPaint(() => {
-      // At most N + 1 digits, a few ms: after the editor's picture is on screen.
+      // At most N + 1 digits, in slices of a few, once the editor's picture is out.
       this.pending = false;
-      const path = interpolationPath(editor.code, editor.codeB);
-      const key = JSON.stringify([path, editor.sample, editor.version]);
-      if (key === this.key || !editor.decoder) return;
-      this.key = key;
-      this.path = path;
-      this.means = decodeBatch(editor.decoder, path);
-      this.scrub.max = String(path.length - 1);
-      this.position = Math.min(this.position, path.length - 1);
+      const job = this.job;
+      if (!job || !editor.decoder) return;
+      const t0 = performance.now();
+      while (job.done < job.path.length && performance.now() - t0 < IDLE_SLICE_MS) {
+        const batch = job.path.slice(job.done, job.done + 4);
+        job.means.set(decodeBatch(editor.decoder, batch), job.done * 784);
+        job.done += batch.length;
+      }
+      if (job.done < job.path.length) return this.step();
+      this.path = job.path;
+      this.means = job.means;
+      this.scrub.max = String(this.path.length - 1);
+      this.position = Math.min(this.position, this.path.length - 1);
       this.drawStrip();
       this.show(this.position);
     });
