@@ -337,10 +337,13 @@ def live_editor(browser, url: str, n: int, strokes: int) -> dict:
         page.mouse.down()
         before = len(trace(page, "paint"))
         sent = wire.sent
-        x, y = centers[f"gvae-cell-19-{k}"]
-        page.mouse.move(x, y, steps=60)
-        changes = sum(v != k for v in code[1:])  # z0 changed on the press (a "click")
-        wait_trace(page, "paint", before + changes)  # each changed cell is one picture
+        # One move per cell down the column, each waited for, as the τ drag below. (Sent
+        # back to back, Playwright's moves each wait for the previous one's frame, so each
+        # would wait almost exactly one more frame for Chrome's rAF-aligned input.)
+        for i in range(1, 20):
+            page.mouse.move(*centers[f"gvae-cell-{i}-{k}"])
+            painted_so_far = before + sum(v != k for v in code[1 : i + 1])
+            wait_trace(page, "paint", painted_so_far)
         code = [k] * 20
         held += wire.sent - sent
         painted += len(trace(page, "paint")) - before

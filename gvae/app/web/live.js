@@ -183,10 +183,11 @@ function painted(kind, event) {
   const trace = live.trace;
   if (!trace || !event) return;
   const t0 = event.timeStamp;
+  const drawn = performance.now() - t0; // the event's wait for dispatch, plus the draw
   requestAnimationFrame(() => {
     const raf = performance.now() - t0;
     const channel = new MessageChannel();
-    channel.port1.onmessage = () => trace.push({ kind, raf, ms: performance.now() - t0 });
+    channel.port1.onmessage = () => trace.push({ kind, drawn, raf, ms: performance.now() - t0 });
     channel.port2.postMessage(null);
   });
 }
