@@ -452,3 +452,21 @@ def test_without_the_pages_decoder_the_server_draws_the_same_digit(session, serv
     code = [0] * 6 + [3] + [0] * 13
     expected = to_uint8(decode_to_images(model, [code])[0]).astype(int)
     assert np.array_equal(canvas_grey(page, DIGIT), expected)
+
+
+def test_changing_k_on_the_server_redraws_the_page_with_its_draw(session, server):
+    session.open(f"{server}/playground?tau=0.5&seed=2")
+    page = session.page
+    page.get_by_test_id("gvae-tau").wait_for()
+    k_box = page.get_by_label("K", exact=True)
+    k_box.fill("5")
+    k_box.press("Enter")
+    rows = page.get_by_test_id("gvae-table").locator("tr")
+    expect(rows).to_have_count(6)  # a header and K = 5 rows
+    noise = pg_noise(5, 2)
+    probs = np.array([0.067, 0.133, 0.2, 0.267, 0.333])  # the page's default for K = 5
+    expected = soft_sample(probs / probs.sum(), noise, 0.5)
+    page.wait_for_function("() => !location.search.includes('p=0.05')")
+    assert np.abs(np.array(table_column(page, 2)) - noise.numpy()).max() <= 5e-5
+    assert np.abs(np.array(table_column(page, 3)) - expected).max() <= 5e-5
+    expect(page.get_by_test_id("gvae-simplex")).to_be_hidden()  # K = 3 only

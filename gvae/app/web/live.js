@@ -394,7 +394,7 @@ class EditorView {
     this.cells[0][0].tabIndex = 0;
     this.canvas = el("canvas", { class: "gv-digit", width: 28, height: 28, "data-testid": "gvae-digit", role: "img" });
     this.ctx = this.canvas.getContext("2d");
-    this.badge = el("div", { class: "gv-badge", "aria-live": "polite" });
+    this.badge = el("div", { class: "gv-badge" });
     const figure = el("div", { class: "gv-figure" }, this.canvas, this.badge);
     this.root.append(toolbar, el("div", { class: "gv-editor" }, this.grid, figure));
     this.listen();
@@ -416,7 +416,7 @@ class EditorView {
       grid.setPointerCapture(e.pointerId);
       editor.holding = true;
       this.preview = null;
-      this.moveCursor(cell, false);
+      this.moveCursor(cell, true); // the keys go on from the clicked cell
       if (!setVariable(cell[0], cell[1], e, "click")) this.refresh(e, "click");
     });
     grid.addEventListener("pointermove", (e) => {
@@ -875,10 +875,14 @@ class PlaygroundView {
     this.tauInput.addEventListener("input", (e) => {
       this.setTau(roundTau(10 ** Number(this.tauInput.value)), e, "tau");
     });
-    this.tauInput.addEventListener("pointerdown", () => (this.holding = true));
-    this.tauInput.addEventListener("change", () => {
-      this.holding = false;
-      this.schedule();
+    this.tauInput.addEventListener("pointerdown", () => {
+      this.holding = true; // no rerun until the hand lets go, wherever it does
+      const release = () => {
+        this.holding = false;
+        this.schedule();
+      };
+      window.addEventListener("pointerup", release, { once: true });
+      window.addEventListener("pointercancel", release, { once: true });
     });
     this.play.onclick = () => this.sweep();
     this.bars = el("canvas", { class: "gv-bars", "data-testid": "gvae-bars", role: "img", "aria-label": "π, soft and hard sample per category" });
@@ -911,7 +915,10 @@ class PlaygroundView {
     this.data = data;
     this.labels = data.labels;
     this.noise = data.noise;
-    if (data.ack >= this.seq) {
+    const newK = !this.probs || this.probs.length !== data.probs.length;
+    if (newK) clearTimeout(this.timer); // a pending report for the old K is void
+    if (newK || data.ack >= this.seq) {
+      // Python has seen our last edit (or K changed there): its π and τ are the truth.
       this.seq = data.ack;
       this.probs = [...data.probs];
       this.tau = data.tau;
@@ -926,7 +933,15 @@ class PlaygroundView {
     if (this.simplexUrl === url) return;
     this.simplexUrl = url;
     this.simplexNoise = null;
-    const buffer = await (await fetch(url)).arrayBuffer();
+    let buffer;
+    try {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      buffer = await response.arrayBuffer();
+    } catch {
+      if (this.simplexUrl === url) this.simplexUrl = null; // the next rerun tries again
+      return;
+    }
     if (this.simplexUrl !== url) return;
     this.simplexNoise = new Float64Array(buffer);
     this.simplexN = n;
