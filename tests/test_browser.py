@@ -54,19 +54,21 @@ def no_exception(page) -> None:
 
 
 DRAWN_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))"""
-
-
-def wait_drawn(page) -> None:
-    """Plotly's first draw done, and the live components' pictures (drawn in the page)."""
-    page.wait_for_function(DRAWN_JS)
-    for ready in [
+LIVE_DRAWN = {  # what each page draws in the browser, when it is done
+    "latent_editor": [
         "[data-testid=gvae-digit][data-source=page]",
         "[data-testid=gvae-atlas][data-code]",
         "[data-testid=gvae-interp-frame][data-code]",
-        "[data-testid=gvae-simplex][data-points]",
-    ]:
-        if page.locator(ready.split("][")[0] + "]").count():
-            page.locator(ready).wait_for()
+    ],
+    "playground": ["[data-testid=gvae-simplex][data-points]"],
+}
+
+
+def wait_drawn(page, path: str) -> None:
+    """Plotly's first draw done, and the live components' pictures (drawn in the page)."""
+    for ready in LIVE_DRAWN.get(path, []):
+        page.locator(ready).wait_for()
+    page.wait_for_function(DRAWN_JS)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,7 @@ def test_every_page_opens_without_an_exception(server, browser, path, title, sho
     assert title in page.locator(f"{MAIN} h1").first.inner_text()
     if shot:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        wait_drawn(page)
+        wait_drawn(page, path)
         page.screenshot(path=str(SHOTS / shot))
     page.close()
 
