@@ -47,14 +47,15 @@ export default async function (component) {
 _component = st.components.v2.component("gvae_live", js=LOADER_JS)
 
 
-def serve(data: bytes, mimetype: str, name: str) -> str:
+def serve(data: bytes, mimetype: str, slot: str, name: str | None = None) -> str:
     """A URL path at which this session's browser can fetch `data`.
 
-    The media file manager keeps a file while a session references it at `name`, and its
-    URL is a hash of the content and name, so the same bytes keep the same URL.
+    The media file manager keeps a file while a session references it in some slot (one
+    per kind of file: a new decoder replaces the old one, which is then freed) and names
+    it by a hash of its content and `name`, so the same bytes keep the same URL.
     """
     manager = runtime.get_instance().media_file_mgr
-    url = manager.add(data, mimetype, f"gvae-live.{name}", file_name=name)
+    url = manager.add(data, mimetype, f"gvae-live.{slot}", file_name=name or slot)
     base = config.get_option("server.baseUrlPath").strip("/")
     return f"/{base}{url}" if base else url
 
@@ -77,7 +78,7 @@ def decoder_url(model, entry: dict) -> dict:
     path = str(entry["path"])
     blob, version = _decoder_asset(path, entry.get("sha256"), os.stat(path).st_mtime_ns, model)
     return {
-        "url": serve(blob, "application/octet-stream", f"decoder-{version}.bin"),
+        "url": serve(blob, "application/octet-stream", "decoder", f"decoder-{version}.bin"),
         "version": version,
     }
 

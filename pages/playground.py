@@ -142,7 +142,8 @@ noise = pg.fixed_noise(k, seed)
 soft, hard = pg.soft_sample(probs, noise, tau), pg.hard_sample(probs, noise)
 simplex = None
 if k == 3:
-    url = live.serve(simplex_noise_bytes(k, seed), "application/octet-stream", "simplex.bin")
+    noise_bytes = simplex_noise_bytes(k, seed)
+    url = live.serve(noise_bytes, "application/octet-stream", "simplex", f"simplex-{seed}.bin")
     simplex = {"url": url, "n": SIMPLEX_POINTS}
 live.mount(
     "playground",
