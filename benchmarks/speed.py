@@ -81,8 +81,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def speed(args: argparse.Namespace) -> dict:
-    from gvae.checkpoint import load_model
     from gvae.model import CategoricalVAE
+    from gvae.weights import load_model
 
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores",

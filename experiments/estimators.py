@@ -13,28 +13,20 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from gvae.catalog import WEIGHTS_DIR
-from gvae.config import ESTIMATORS, TrainConfig
+from gvae.config import ESTIMATORS, TrainConfig, add_arguments, from_args
 from gvae.data import fixed_test_set
 from gvae.metrics import evaluate
 from gvae.trainer import Trainer
+from gvae.weights import SUFFIX, WEIGHTS_DIR
+
+RECIPE = TrainConfig(epochs=30, lr_schedule="cosine")  # every estimator's, unless a flag differs
 
 
 def quality(args: argparse.Namespace) -> list[dict]:
     """Train every estimator with one recipe, then score each on the fixed test set."""
     from gvae.train import train_with_progress
 
-    base = TrainConfig(
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        train_size=args.train_size,
-        lr=args.lr,
-        lr_schedule=args.lr_schedule,
-        tau0=args.tau0,
-        tau_min=args.tau_min,
-        anneal_rate=args.anneal_rate,
-        seed=args.seed,
-    )
+    base = from_args(args, TrainConfig, RECIPE)
     test, _ = fixed_test_set(args.data_dir, limit=args.test_limit)
     rows = []
     for estimator in args.estimators:
@@ -52,7 +44,7 @@ def quality(args: argparse.Namespace) -> list[dict]:
         }
         rows.append(row)
         if args.save_dir:
-            out = Path(args.save_dir) / f"gvae-{estimator}.pt"
+            out = Path(args.save_dir) / f"gvae-{estimator}{SUFFIX}"
             command = "python -m experiments.estimators " + " ".join(sys.argv[1:])
             trainer.save_model(out, card={"command": command, "bench_metrics": metrics})
             print(f"saved {out}", file=sys.stderr)
@@ -73,16 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = argparse.ArgumentParser(
         prog="python -m experiments.estimators", description=__doc__.splitlines()[0]
     )
-    d = TrainConfig()
-    q.add_argument("--epochs", type=int, default=30)
-    q.add_argument("--max-steps", type=int, default=None)
-    q.add_argument("--train-size", type=int, default=None)
-    q.add_argument("--lr", type=float, default=d.lr)
-    q.add_argument("--lr-schedule", default="cosine")
-    q.add_argument("--tau0", type=float, default=d.tau0)
-    q.add_argument("--tau-min", type=float, default=d.tau_min)
-    q.add_argument("--anneal-rate", type=float, default=d.anneal_rate)
-    q.add_argument("--seed", type=int, default=0)
+    add_arguments(q.add_argument_group("the shared recipe"), TrainConfig, RECIPE, ["estimator"])
     q.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
     q.add_argument("--iw-samples", type=int, default=1000)
     q.add_argument("--test-limit", type=int, default=None, help="score the first n test images")

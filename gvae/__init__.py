@@ -5,21 +5,13 @@ model = gvae.load_model()                      # the shipped default weights
 codes = model.sample_prior(16)                 # (16, 20) category indices
 images = model.decode_codes(codes)             # (16, 784) Bernoulli means
 
-Names load on first use (PEP 562): `import gvae` does not import torch, so the app can
-list models and draw its first page while torch (~3 s) is not loaded yet.
+Names load on first use (PEP 562): `import gvae` does not import torch, so listing models
+(gvae.weights reads safetensors headers) and the app's first page need none.
 """
 
 import importlib
 
 _EXPORTS = {
-    "gvae.catalog": [
-        "DEFAULT_WEIGHTS",
-        "WEIGHTS_DIR",
-        "WeightsEntry",
-        "list_weights",
-        "user_weights_dir",
-    ],
-    "gvae.checkpoint": ["load_card", "load_model", "save_model"],
     "gvae.config": ["ESTIMATORS", "ModelConfig", "TrainConfig"],
     "gvae.data": ["binarize", "fixed_test_set", "load_mnist", "resolve_data_dir"],
     "gvae.elbo": ["LossTerms", "bernoulli_nll", "kl_to_uniform", "negative_elbo"],
@@ -28,6 +20,16 @@ _EXPORTS = {
     "gvae.model": ["CategoricalVAE"],
     "gvae.schedule": ["TemperatureSchedule"],
     "gvae.trainer": ["StepMetrics", "Trainer", "pick_device"],
+    "gvae.weights": [
+        "DEFAULT_WEIGHTS",
+        "WEIGHTS_DIR",
+        "WeightsEntry",
+        "list_weights",
+        "load_card",
+        "load_model",
+        "save_model",
+        "user_weights_dir",
+    ],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

@@ -21,7 +21,7 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
-TEST_BINARIZATION_SEED = 0  # DESIGN.md section 1: the fixed evaluation set
+TEST_BINARIZATION_SEED = 0  # the fixed evaluation set (docs/evaluation.md)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:

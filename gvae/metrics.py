@@ -1,4 +1,4 @@
-"""Evaluation on the fixed binarized MNIST test set (DESIGN.md section 1).
+"""Evaluation on the fixed binarized MNIST test set (docs/evaluation.md).
 
 Two numbers, in nats per image (lower is better):
 - neg_elbo: -E_q[log p(x|z)] + KL(q(z|x) || p(z)), the reconstruction term averaged over

@@ -19,15 +19,10 @@ class TemperatureSchedule:
     rate: float = 3e-5
     every: int = 1000
 
-    def __post_init__(self) -> None:
-        if not self.tau0 > 0:
-            raise ValueError(f"tau0 must be > 0, got {self.tau0!r}")
-        if not 0 < self.tau_min <= self.tau0:
-            raise ValueError(f"tau_min must be in (0, tau0={self.tau0}], got {self.tau_min!r}")
-        if not self.rate >= 0:
-            raise ValueError(f"rate must be >= 0, got {self.rate!r}")
-        if not (isinstance(self.every, int) and self.every >= 1):
-            raise ValueError(f"every must be a positive integer, got {self.every!r}")
+    @classmethod
+    def of(cls, config) -> TemperatureSchedule:
+        """The schedule of a TrainConfig, whose values were validated when it was made."""
+        return cls(config.tau0, config.tau_min, config.anneal_rate, config.anneal_every)
 
     def __call__(self, step: int) -> float:
         if step < 0:

@@ -1,20 +1,27 @@
-"""Command line training: python -m gvae.train --epochs 10 --out weights/my-model.pt
+"""Command line training: gvae-train --epochs 10 --out weights/my-model.safetensors
 
-Ctrl-C saves the model and a resumable state (<out>.state); --resume continues it.
+Every TrainConfig field is an option (generated from gvae.config). Ctrl-C stops after the
+step in progress and saves the model and a resumable state (<out>.state); --resume
+continues it exactly, with the run's own recipe unless a flag says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
 
-from gvae.config import TrainConfig
-from gvae.errors import CheckpointError, NonFiniteLossError
+from gvae.config import TrainConfig, add_arguments, from_args, given
+from gvae.errors import CheckpointError, GvaeError, NonFiniteLossError
 from gvae.trainer import Trainer
+from gvae.weights import SUFFIX, is_shipped
 
 
 def state_path_for(out: Path) -> Path:
@@ -23,52 +30,51 @@ def state_path_for(out: Path) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = TrainConfig()
     p = argparse.ArgumentParser(
-        prog="python -m gvae.train",
-        description="Train a categorical VAE (Gumbel-Softmax) on MNIST.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="gvae-train", description="Train a categorical VAE (Gumbel-Softmax) on MNIST."
     )
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--out", type=Path, required=True, help="checkpoint to write")
+    p.add_argument("--out", type=Path, required=True, help=f"weights file to write ({SUFFIX})")
     p.add_argument(
         "--data-dir", default=None, help="MNIST root (default: $GVAE_DATA_DIR or ./data)"
     )
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default=d.lr_schedule)
-    p.add_argument("--lr-min", type=float, default=d.lr_min, help="final lr of the cosine schedule")
-    p.add_argument("--tau0", type=float, default=d.tau0)
-    p.add_argument("--tau-min", type=float, default=d.tau_min)
-    p.add_argument("--anneal-rate", type=float, default=d.anneal_rate)
-    p.add_argument("--anneal-every", type=int, default=d.anneal_every)
-    p.add_argument("--estimator", choices=["gumbel", "st-gumbel", "reinmax"], default=d.estimator)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu, cuda or mps")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
-    p.add_argument("--train-size", type=int, default=None, help="use the first n images")
     p.add_argument("--resume", type=Path, default=None, help="a .state file written by a run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_arguments(p.add_argument_group("hyperparameters (gvae.config.TrainConfig)"))
     return p
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        lr_schedule=args.lr_schedule,
-        lr_min=args.lr_min,
-        tau0=args.tau0,
-        tau_min=args.tau_min,
-        anneal_rate=args.anneal_rate,
-        anneal_every=args.anneal_every,
-        estimator=args.estimator,
-        train_size=args.train_size,
-        seed=args.seed,
-        device=args.device,
-    )
+def check_out(out: Path) -> None:
+    """Refuse a destination we must not or cannot write, before any training."""
+    if out.suffix != SUFFIX:
+        raise ValueError(f"--out must end in {SUFFIX}, got {out.name!r}")
+    if is_shipped(out):
+        raise ValueError(
+            f"{out.name} ships with gvae and is never overwritten; choose another name"
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write to {out.parent}: {error.strerror or error}") from None
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c(trainer: Trainer):
+    """The first Ctrl-C asks the trainer to stop after the step in progress, so the saved
+    state is that of whole steps and a resumed run repeats the uninterrupted one exactly;
+    a second Ctrl-C aborts at once without saving."""
+
+    def ask_to_stop(signum, frame):
+        trainer.stop_event.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\nstopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, ask_to_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def train_with_progress(trainer: Trainer, show: bool = True) -> None:
@@ -89,32 +95,29 @@ def train_with_progress(trainer: Trainer, show: bool = True) -> None:
                 )
 
 
+def make_trainer(args: argparse.Namespace) -> Trainer:
+    if args.resume:
+        # A resumed run keeps its recipe; a flag given now overrides that one value.
+        return Trainer.load_state(args.resume, data_dir=args.data_dir, **given(args, TrainConfig))
+    return Trainer(from_args(args, TrainConfig), data_dir=args.data_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        config = config_from_args(args)
-        if args.resume:
-            # A resumed run keeps its recipe; only how long it runs and where may change.
-            trainer = Trainer.load_state(
-                args.resume,
-                data_dir=args.data_dir,
-                epochs=config.epochs,
-                max_steps=config.max_steps,
-                device=config.device,
-            )
-        else:
-            trainer = Trainer(config, data_dir=args.data_dir)
+        check_out(args.out)
+        trainer = make_trainer(args)
     except (ValueError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # MissingDataError and friends: a message, not a traceback
+    except GvaeError as error:  # MissingDataError and friends: a message, not a traceback
         print(f"error: {error}", file=sys.stderr)
         return 1
 
     # Relaxed samples at a low tau hold values below 1e-38; x86 CPUs handle such
     # subnormal floats in microcode, far slower than normal ones. Zero is as good here.
     torch.set_flush_denormal(True)
-    command = "python -m gvae.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = "gvae-train " + shlex.join(sys.argv[1:] if argv is None else argv)
     state_path = state_path_for(args.out)
     print(
         f"training on {trainer.device}, {len(trainer.images)} images, "
@@ -122,25 +125,26 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     try:
-        train_with_progress(trainer, show=not args.no_progress)
-    except KeyboardInterrupt:
-        trainer.save_model(args.out, card={"command": command, "interrupted": True})
-        trainer.save_state(state_path)
-        print(
-            f"\ninterrupted at step {trainer.step}/{trainer.total_steps}: model saved to "
-            f"{args.out}, resumable state to {state_path} (resume with --resume {state_path})",
-            file=sys.stderr,
-        )
-        return 130
+        with stop_on_ctrl_c(trainer):
+            train_with_progress(trainer, show=not args.no_progress)
     except NonFiniteLossError as error:
         trainer.save_state(state_path)
         print(f"\nstopped: {error} Last good state saved to {state_path}.", file=sys.stderr)
         return 1
-    trainer.save_model(args.out, card={"command": command})
+    interrupted = not trainer.done
+    trainer.save_model(args.out, card={"command": command, "interrupted": interrupted})
     trainer.save_state(state_path)
+    if interrupted:
+        print(
+            f"interrupted at step {trainer.step}/{trainer.total_steps}: model saved to "
+            f"{args.out}, resumable state to {state_path} (resume with: gvae-train --out "
+            f"{shlex.quote(os.fspath(args.out))} --resume {shlex.quote(os.fspath(state_path))})",
+            file=sys.stderr,
+        )
+        return 130
     print(
         f"done: {trainer.step} steps in {trainer.elapsed_s:.0f} s; model saved to {args.out} "
-        f"(evaluate it with: python -m gvae.evaluate {args.out})",
+        f"(evaluate it with: gvae-evaluate {args.out})",
         file=sys.stderr,
     )
     return 0

@@ -7,6 +7,7 @@ two steps, save it, and resume it later with nothing lost.
 
 from __future__ import annotations
 
+import io
 import math
 import threading
 import time
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import torch
 
-from gvae.checkpoint import atomic_torch_save, save_model
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import binarize, load_mnist
 from gvae.errors import CheckpointError, NonFiniteLossError
 from gvae.model import CategoricalVAE
 from gvae.schedule import TemperatureSchedule
+from gvae.weights import atomic_write, save_model
 
 STATE_FORMAT = "gvae-training-state"
 
@@ -102,7 +103,7 @@ class Trainer:
         # The fused kernel updates all parameters in one pass: ~3 ms less per CPU step.
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr, fused=True)
         c = self.config
-        self.schedule = TemperatureSchedule(c.tau0, c.tau_min, c.anneal_rate, c.anneal_every)
+        self.schedule = TemperatureSchedule.of(c)
         # One generator for all training noise (binarization, Gumbel draws), saved with
         # the state so a resumed run draws exactly what an uninterrupted one would.
         self.generator = torch.Generator(self.device).manual_seed(c.seed)
@@ -245,7 +246,11 @@ class Trainer:
         }
 
     def save_state(self, path) -> Path:
-        return atomic_torch_save(self.state_dict(), path)
+        """The resumable state as a torch file (optimizer state and RNG included); written
+        atomically, so an interrupted save keeps the previous state."""
+        buffer = io.BytesIO()
+        torch.save(self.state_dict(), buffer)
+        return atomic_write(path, buffer.getvalue())
 
     @classmethod
     def from_state(cls, state: dict, images=None, data_dir=None, **overrides) -> Trainer:

@@ -5,6 +5,7 @@ Not a page itself. Pages import it; no page imports another page.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -39,10 +40,18 @@ TALK_KEY = "talk_mode"
 
 
 def _folder_signature(folder: Path) -> tuple:
-    """Names, sizes and mtimes of the *.pt files and the shipped default: the cache key
-    of the listing, so a saved, replaced or deleted file is seen at the next rerun."""
-    files = sorted(folder.glob("*.pt")) + [gvae.DEFAULT_WEIGHTS]
-    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists())
+    """Names, sizes and mtimes of the folder's files and the shipped default: the cache
+    key of the listing, so a saved, replaced or deleted file is seen at the next rerun."""
+    try:
+        files = sorted(folder.iterdir()) + [gvae.DEFAULT_WEIGHTS]
+    except OSError:  # missing, or not a folder: gvae.list_weights says so in its listing
+        files = [gvae.DEFAULT_WEIGHTS]
+    signature = []
+    for p in files:
+        with contextlib.suppress(OSError):
+            info = p.stat()
+            signature.append((str(p), info.st_size, info.st_mtime_ns))
+    return tuple(signature)
 
 
 @st.cache_data(show_spinner=False)
@@ -82,7 +91,7 @@ def current_entry() -> dict:
     if entry is None:
         st.error(
             f"No loadable model in {gvae.user_weights_dir()}. Train one on the Train page "
-            "or restore weights/gvae-default.pt."
+            "or restore weights/gvae-default.safetensors."
         )
         st.stop()
     return entry

@@ -5,13 +5,12 @@ first grid is stored beside the weights (gvae.app.prior). Other seeds are decode
 """
 
 import math
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from gvae.app.images import png_bytes, upscale
-from gvae.app.prior import COUNT, decode_grid, load_stored_grid
+from gvae.app.prior import COUNT, decode_grid, stored_grid
 from gvae.config import ModelConfig
 from pages.common import current_entry, explain, image_scale, load, use_app_navigation
 
@@ -36,10 +35,10 @@ explain(
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def prior_png(path: str, sha256: str, seed: int, scale: int) -> bytes:
-    """The grid of `seed` as PNG, once per file version, seed and scale: the stored grid
-    when it was decoded from these bytes, else a live decode."""
-    grid = load_stored_grid(Path(path), sha256, seed)
+def prior_png(path: str, sha256: str, seed: int, scale: int) -> bytes:  # sha256: the version
+    """The grid of `seed` as PNG, once per file version, seed and scale: the file's stored
+    preview for seed 0, else a live decode."""
+    grid = stored_grid(path, seed)
     if grid is None:
         grid = decode_grid(load(path), seed)
     return png_bytes(upscale(grid, scale))

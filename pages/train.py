@@ -1,7 +1,9 @@
 """Train: watch a categorical VAE learn, live. Stop, resume and save with nothing lost."""
 
+import math
 import re
 import time
+from dataclasses import fields
 
 import numpy as np
 import streamlit as st
@@ -11,10 +13,10 @@ from gvae.app.figures import loss_figure, tau_figure, thin
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, png_bytes
 from gvae.app.jobs import TrainingJob, prepare_workers
-from gvae.catalog import DEFAULT_WEIGHTS
-from gvae.config import LR_SCHEDULES
 from gvae.config import QUICK_DEMO as D  # the widgets' defaults
+from gvae.config import field_type
 from gvae.trainer import available_devices
+from gvae.weights import DEFAULT_WEIGHTS, SUFFIX
 from pages.common import explain, use_app_navigation
 
 use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
@@ -22,7 +24,6 @@ use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 JOB_KEY = "train_job"
 PREVIEW_EVERY_S = 3.0  # reconstructions and samples are redrawn this often
 CARD_EVAL = {"n_images": 1000, "iw_samples": 100}  # the quick test-set score saved in cards
-TRAIN_SIZES = [500, 1000, 5000, 10000, 60000]
 DEVICES = available_devices()
 prepare_workers()  # the training process server imports torch while the person reads
 
@@ -37,24 +38,57 @@ def job() -> TrainingJob | None:
     return st.session_state.get(JOB_KEY)
 
 
+def label(name: str) -> str:
+    """A field's label from its name: tau_min -> "τ min", lr_schedule -> "LR schedule"."""
+    words = name.replace("tau", "τ").split("_")
+    words = ["LR" if w == "lr" else w for w in words]
+    return " ".join(words)[0].upper() + " ".join(words)[1:]
+
+
+def step_for(value: float) -> float:
+    """A number input's step: a tenth of the default's order of magnitude."""
+    return 10 ** (math.floor(math.log10(value)) - 1) if value > 0 else 1e-4
+
+
+def config_widget(f, container) -> None:
+    """The widget of one TrainConfig field, from its type and metadata (gvae.config)."""
+    kind, optional = field_type(f)
+    meta, key, default = f.metadata, f"t_{f.name}", getattr(D, f.name)
+    common = dict(key=key, help=meta["help"])
+    choices = DEVICES if f.name == "device" else meta["choices"]  # devices: this machine's
+    if choices:
+        container.selectbox(label(f.name), choices, index=list(choices).index(default), **common)
+    elif meta["options"]:
+        container.select_slider(label(f.name), options=meta["options"], value=default, **common)
+    elif kind is int:
+        container.number_input(
+            label(f.name) + (" (0: none)" if optional else ""),
+            min_value=0 if optional else meta["low"],
+            max_value=meta["high"],
+            value=default or 0,
+            step=1,
+            **common,
+        )
+    else:
+        container.number_input(
+            label(f.name),
+            min_value=float(meta["low"]) if meta["low"] is not None else None,
+            max_value=float(meta["high"]) if meta["high"] is not None else None,
+            value=float(default),
+            step=step_for(default),
+            format="%g",
+            **common,
+        )
+
+
 def read_config() -> gvae.TrainConfig:
     """The widgets' values as a TrainConfig; ValueError says what is wrong."""
-    s = st.session_state
-    return gvae.TrainConfig(
-        epochs=int(s.t_epochs),
-        max_steps=int(s.t_max_steps) or None,
-        train_size=int(s.t_train_size),
-        batch_size=int(s.t_batch_size),
-        lr=float(s.t_lr),
-        lr_schedule=s.t_lr_schedule,
-        tau0=float(s.t_tau0),
-        tau_min=float(s.t_tau_min),
-        anneal_rate=float(s.t_anneal_rate),
-        anneal_every=int(s.t_anneal_every),
-        estimator=s.t_estimator,
-        seed=int(s.t_seed),
-        device=s.t_device,
-    )
+    values = {}
+    for f in fields(gvae.TrainConfig):
+        kind, optional = field_type(f)
+        value = st.session_state[f"t_{f.name}"]
+        values[f.name] = None if optional and not value else kind(value)
+    return gvae.TrainConfig(**values)
 
 
 def on_start() -> None:
@@ -87,7 +121,7 @@ def on_reset() -> None:
 
 
 def valid_name(name: str) -> str:
-    name = name.strip().removesuffix(".pt")
+    name = name.strip().removesuffix(SUFFIX)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
         raise ValueError(
             "use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
@@ -104,7 +138,7 @@ def on_save() -> None:
     except ValueError as error:
         st.session_state.train_message = ("error", f"Not saved: {error}")
         return
-    path = gvae.user_weights_dir() / f"{name}.pt"
+    path = gvae.user_weights_dir() / f"{name}{SUFFIX}"
     metrics = current.save(
         path, CARD_EVAL["n_images"], CARD_EVAL["iw_samples"], {"source": "Train page"}
     )
@@ -128,38 +162,9 @@ running = current is not None and current.running
 st.session_state.t_was_running = running  # the fragment compares against this
 
 with st.expander("Hyperparameters", expanded=current is None):
-    c = st.columns(4)
-    c[0].number_input("Epochs", min_value=1, value=D.epochs, step=1, key="t_epochs")
-    c[1].number_input("Max steps (0: no limit)", min_value=0, value=0, step=100, key="t_max_steps")
-    c[2].select_slider(
-        "Training images", options=TRAIN_SIZES, value=D.train_size, key="t_train_size"
-    )
-    c[3].number_input("Batch size", min_value=1, value=D.batch_size, step=10, key="t_batch_size")
-    c = st.columns(4)
-    c[0].number_input(
-        "Learning rate", min_value=0.0, value=D.lr, step=1e-4, format="%.4f", key="t_lr"
-    )
-    c[1].selectbox(
-        "LR schedule", LR_SCHEDULES, index=LR_SCHEDULES.index(D.lr_schedule), key="t_lr_schedule"
-    )
-    estimators = list(gvae.ESTIMATORS)
-    c[2].selectbox("Estimator", estimators, index=estimators.index(D.estimator), key="t_estimator")
-    c[3].selectbox("Device", DEVICES, index=DEVICES.index(D.device), key="t_device")
-    c = st.columns(5)
-    c[0].number_input("τ0", min_value=0.0, value=D.tau0, step=0.1, key="t_tau0")
-    c[1].number_input("τ min", min_value=0.0, value=D.tau_min, step=0.05, key="t_tau_min")
-    c[2].number_input(
-        "Anneal rate",
-        min_value=0.0,
-        value=D.anneal_rate,
-        step=1e-4,
-        format="%.5f",
-        key="t_anneal_rate",
-    )
-    c[3].number_input(
-        "Anneal every (steps)", min_value=1, value=D.anneal_every, step=50, key="t_anneal_every"
-    )
-    c[4].number_input("Seed", min_value=0, value=D.seed, step=1, key="t_seed")
+    columns = st.columns(4)
+    for i, f in enumerate(fields(gvae.TrainConfig)):  # one widget per field, in field order
+        config_widget(f, columns[i % 4])
 
 b = st.columns(4)
 b[0].button(
@@ -291,7 +296,7 @@ if current is not None and not running and current.step > 0:
         "Checkpoint",
         icon=":material/download:",
         data=current.checkpoint_bytes,  # a callable: built on click, not at every rerun
-        file_name="gvae-trained.pt",
+        file_name=f"gvae-trained{SUFFIX}",
         width="stretch",
         key="t_download",
         disabled=not current.alive,

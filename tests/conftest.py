@@ -43,13 +43,13 @@ def assert_no_exception(at) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory):
-    """A small real checkpoint, for weights folders made up by tests."""
+    """A small real weights file, for weights folders made up by tests."""
     import torch
 
     import gvae
 
     torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
+    path = tmp_path_factory.mktemp("tiny") / "tiny.safetensors"
     gvae.save_model(gvae.CategoricalVAE(), path, card={"note": "untrained, for tests"})
     return path
 

@@ -22,12 +22,6 @@ MALFORMED = {
 }
 
 
-def test_app_module_does_not_import_streamlit_into_gvae():
-    import gvae
-
-    assert gvae.__name__ == "gvae"
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_from_a_fresh_session(page):
     at = new_app(page=page)
@@ -54,7 +48,7 @@ def test_home_shows_samples_and_the_model_card():
 
 
 def test_model_selection_is_deep_linkable(tmp_path, monkeypatch, tiny_model_path):
-    (tmp_path / "tiny.pt").write_bytes(tiny_model_path.read_bytes())
+    (tmp_path / "tiny.safetensors").write_bytes(tiny_model_path.read_bytes())
     monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(tmp_path))
     at = new_app({"model": "tiny"})
     assert_no_exception(at)

@@ -170,19 +170,20 @@ def test_a_malformed_deep_link_warns_and_falls_back(bad):
 
 
 def test_a_corrupt_weights_file_is_reported_not_raised(tmp_path, monkeypatch, tiny_model_path):
-    (tmp_path / "broken.pt").write_bytes(b"this is not a checkpoint")
-    (tmp_path / "tiny.pt").write_bytes(tiny_model_path.read_bytes())
+    (tmp_path / "broken.safetensors").write_bytes(b"this is not a checkpoint")
+    (tmp_path / "tiny.safetensors").write_bytes(tiny_model_path.read_bytes())
     monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(tmp_path))
     at = new_app(page=PAGE)
     assert_no_exception(at)
     errors = [e.value for e in at.sidebar.error]
-    assert any("broken.pt" in e and "cannot be loaded" in e for e in errors)
+    assert any("broken.safetensors" in e and "cannot be loaded" in e for e in errors)
     assert "broken" not in at.sidebar.selectbox[0].options
     assert "tiny" in at.sidebar.selectbox[0].options
 
 
 def test_choosing_another_model_sends_its_decoder(tmp_path, monkeypatch, tiny_model_path):
-    (tmp_path / "tiny.pt").write_bytes(tiny_model_path.read_bytes())
+    tiny_path = tmp_path / tiny_model_path.name  # whatever the weights format
+    tiny_path.write_bytes(tiny_model_path.read_bytes())
     monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(tmp_path))
     at = new_app(page=PAGE)
     first = editor(at)["decoder"]
@@ -190,5 +191,5 @@ def test_choosing_another_model_sends_its_decoder(tmp_path, monkeypatch, tiny_mo
     assert_no_exception(at)
     second = editor(at)["decoder"]
     assert second["version"] != first["version"] and second["url"] != first["url"]
-    tiny = gvae.load_model(tmp_path / "tiny.pt")
+    tiny = gvae.load_model(tiny_path)
     assert second["version"] == version(decoder_blob(tiny))

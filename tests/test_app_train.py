@@ -91,8 +91,8 @@ def test_start_grow_stop_resume_save(weights_dir):
     at.text_input(key="t_save_name").set_value("from-the-app").run()
     at.button(key="t_save").click().run()
     assert_no_exception(at)
-    assert any("Saved from-the-app.pt" in s.value for s in at.success)
-    model = gvae.load_model(weights_dir / "from-the-app.pt")
+    assert any("Saved from-the-app.safetensors" in s.value for s in at.success)
+    model = gvae.load_model(weights_dir / "from-the-app.safetensors")
     assert model.card["steps"] == job(at).step and "neg_elbo" in model.card["metrics"]
     # Selectable at once on the other pages. (AppTest drops the sidebar from its tree once
     # a run_every fragment has run, so a second session looks at the selector.)
@@ -108,7 +108,7 @@ def test_the_default_weights_cannot_be_overwritten(weights_dir):
     at.text_input(key="t_save_name").set_value("gvae-default").run()
     at.button(key="t_save").click().run()
     assert any("cannot be overwritten" in e.value for e in at.error)
-    assert not (weights_dir / "gvae-default.pt").exists()
+    assert not (weights_dir / "gvae-default.safetensors").exists()
 
 
 @pytest.mark.parametrize(
@@ -166,3 +166,24 @@ def test_a_killed_training_process_is_explained(weights_dir):
     assert any("ended unexpectedly" in e.value for e in at.error)
     assert any("history is kept" in w.value for w in at.warning)
     assert at.button(key="t_save").disabled
+
+
+def test_the_cli_and_the_form_are_exactly_the_train_config_fields():
+    """One source: gvae-train's options and the page's widgets come from TrainConfig."""
+    import dataclasses
+
+    from gvae.train import build_parser
+
+    names = {f.name for f in dataclasses.fields(gvae.TrainConfig)}
+    parser = build_parser()
+    group = next(g for g in parser._action_groups if g.title.startswith("hyperparameters"))
+    assert {action.dest for action in group._group_actions} == names
+    at = new_app(page=PAGE)
+    form = at.expander[0]  # "Hyperparameters"
+    widgets = [w for kind in ("number_input", "selectbox", "select_slider") for w in form.get(kind)]
+    assert sorted(w.key for w in widgets) == sorted(f"t_{name}" for name in names)
+    # Untouched, the form reads back as the page's recipe, exactly.
+    at.button(key="t_start").click().run()
+    assert_no_exception(at)
+    assert job(at).config == gvae.config.QUICK_DEMO
+    job(at).close()

@@ -51,7 +51,7 @@ def test_quality_benchmark_tiny(tmp_path):
     )
     for estimator in ("gumbel", "st-gumbel", "reinmax"):
         assert f"| {estimator} |" in out
-        assert (tmp_path / f"gvae-{estimator}.pt").exists()
+        assert (tmp_path / f"gvae-{estimator}.safetensors").exists()
 
 
 def test_app_benchmark_tiny():

@@ -1,4 +1,4 @@
-"""Property tests of the one Gumbel-Softmax module (DESIGN.md section 4, level 1)."""
+"""Property tests of the one Gumbel-Softmax module (docs/design.md, section 4, level 1)."""
 
 import math
 

@@ -83,11 +83,14 @@ def test_schedule_values():
     assert all(a >= b for a, b in zip(values, values[1:]))
 
 
-def test_schedule_rejects_invalid_values():
-    with pytest.raises(ValueError, match="tau_min"):
-        TemperatureSchedule(tau0=1.0, tau_min=2.0)
+def test_schedule_rejects_a_negative_step():
     with pytest.raises(ValueError, match="step"):
         TemperatureSchedule()(-1)
+
+
+def test_the_trainer_schedule_is_the_config_schedule():
+    config = TrainConfig(tau0=2.0, tau_min=0.2, anneal_rate=1e-3, anneal_every=10)
+    assert TemperatureSchedule.of(config) == TemperatureSchedule(2.0, 0.2, 1e-3, 10)
 
 
 def test_kl_is_nonnegative_and_zero_at_the_uniform_posterior():

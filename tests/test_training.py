@@ -2,10 +2,13 @@
 
 import json
 import os
+import signal
 import time
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gvae
 import gvae.evaluate as evaluate_cli
@@ -119,11 +122,11 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_state(images, monkeypatch
 
 
 def test_cli_trains_saves_and_the_evaluator_scores_it(tmp_path, capsys):
-    out = tmp_path / "m.pt"
+    out = tmp_path / "m.safetensors"
     args = ["--epochs", "5", "--max-steps", "30", "--train-size", "600", "--no-progress"]
     assert train_cli.main([*args, "--out", str(out)]) == 0
     model = gvae.load_model(out)
-    assert model.card["steps"] == 30 and model.card["command"].startswith("python -m gvae.train")
+    assert model.card["steps"] == 30 and model.card["command"].startswith("gvae-train")
     capsys.readouterr()
     assert (
         evaluate_cli.main([str(out), "--limit", "50", "--iw-samples", "20", "--no-progress"]) == 0
@@ -132,30 +135,82 @@ def test_cli_trains_saves_and_the_evaluator_scores_it(tmp_path, capsys):
     assert metrics["iw_nll"] <= metrics["neg_elbo"] and metrics["n_images"] == 50
 
 
+def ctrl_c_at(step: int, monkeypatch) -> None:
+    """Deliver SIGINT, as Ctrl-C does, in the middle of step `step`: after its
+    binarization noise is drawn, where an interrupt used to leave the RNG one draw ahead
+    of the saved step count."""
+    real_binarize, calls = gvae.trainer.binarize, []
+
+    def binarize_then_maybe_interrupt(*args, **kwargs):
+        x = real_binarize(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == step + 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return x
+
+    monkeypatch.setattr(gvae.trainer, "binarize", binarize_then_maybe_interrupt)
+
+
 def test_cli_ctrl_c_saves_and_resume_continues(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "m.pt"
-    real_step = Trainer.train_step
-
-    def interrupt_at_12(self):
-        if self.step == 12:
-            raise KeyboardInterrupt
-        return real_step(self)
-
-    monkeypatch.setattr(Trainer, "train_step", interrupt_at_12)
+    out = tmp_path / "m.safetensors"
+    ctrl_c_at(12, monkeypatch)
     args = ["--epochs", "5", "--max-steps", "20", "--train-size", "600", "--no-progress"]
     assert train_cli.main([*args, "--out", str(out)]) == 130
-    assert "interrupted at step 12" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "interrupted at step 13/20" in err  # step 12, under way at Ctrl-C, finished
     assert gvae.load_model(out).card["interrupted"] is True
-    monkeypatch.setattr(Trainer, "train_step", real_step)
+    monkeypatch.undo()
     state = train_cli.state_path_for(out)
-    assert train_cli.main([*args, "--out", str(out), "--resume", str(state)]) == 0
-    assert gvae.load_model(out).card["steps"] == 20
+    assert train_cli.main(["--out", str(out), "--resume", str(state), "--no-progress"]) == 0
+    card = gvae.load_model(out).card
+    assert card["steps"] == 20 and card["interrupted"] is False  # recipe kept: max_steps 20
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(interrupt_at=st.integers(1, 38))
+def test_a_resumed_run_repeats_the_uninterrupted_one_exactly(
+    interrupt_at, tmp_path_factory, monkeypatch
+):
+    """Ctrl-C at a random step, then --resume: every loss equals the uninterrupted run's."""
+    folder = tmp_path_factory.mktemp("resume")
+    args = ["--max-steps", "40", "--train-size", "500", "--batch-size", "50", "--no-progress"]
+    args += ["--estimator", "reinmax", "--anneal-rate", "1e-2", "--anneal-every", "5"]
+    whole, parts = folder / "whole.safetensors", folder / "parts.safetensors"
+    assert train_cli.main([*args, "--out", str(whole)]) == 0
+    with monkeypatch.context() as m:
+        ctrl_c_at(interrupt_at, m)
+        assert train_cli.main([*args, "--out", str(parts)]) == 130
+    assert train_cli.main(["--out", str(parts), "--resume", f"{parts}.state", "--no-progress"]) == 0
+
+    def losses(out):
+        history = Trainer.load_state(f"{out}.state", images=torch.zeros(500, 784)).history
+        return [(h["step"], h["loss"], h["reconstruction"], h["kl"], h["tau"]) for h in history]
+
+    assert losses(parts) == losses(whole) and len(losses(whole)) == 40
+
+
+def test_cli_refuses_an_unwritable_or_shipped_destination_before_training(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("not a folder")  # unwritable even for root
+    for out, problem in [
+        (tmp_path / "a-file" / "m.safetensors", "cannot write"),
+        (gvae.WEIGHTS_DIR / "GVAE-default.safetensors", "never overwritten"),
+        (tmp_path / "m.pt", "must end in .safetensors"),
+    ]:
+        assert train_cli.main(["--out", str(out), "--max-steps", "1"]) == 2
+        assert problem in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_limit_below_one(capsys):
+    for limit in ("0", "-5"):
+        with pytest.raises(SystemExit):
+            evaluate_cli.main([str(gvae.DEFAULT_WEIGHTS), "--limit", limit])
+        assert "positive whole number" in capsys.readouterr().err
 
 
 def test_cli_rejects_an_impossible_hyperparameter(tmp_path, capsys):
-    assert train_cli.main(["--out", str(tmp_path / "m.pt"), "--tau-min", "5"]) == 2
+    assert train_cli.main(["--out", str(tmp_path / "m.safetensors"), "--tau-min", "5"]) == 2
     assert "tau_min" in capsys.readouterr().err
-    assert not (tmp_path / "m.pt").exists()
+    assert not (tmp_path / "m.safetensors").exists()
 
 
 def test_training_job_trains_in_its_own_process(images, tmp_path):
@@ -172,7 +227,7 @@ def test_training_job_trains_in_its_own_process(images, tmp_path):
     lines = job.history_csv().splitlines()
     assert lines[0] == ",".join(HISTORY_COLUMNS) and len(lines) == 1 + 5
     assert lines[-1].startswith("5,0,")  # step 5 of epoch 0
-    path = tmp_path / "download.pt"
+    path = tmp_path / "download.safetensors"
     path.write_bytes(job.checkpoint_bytes())
     model = gvae.load_model(path)
     assert model.card["steps"] == 5

@@ -1,7 +1,4 @@
-"""Every shipped checkpoint in weights/ loads, decodes, and matches its model card."""
-
-import hashlib
-import json
+"""Every shipped weights file in weights/ loads, decodes, and matches its model card."""
 
 import pytest
 import torch
@@ -9,8 +6,9 @@ import torch
 import gvae
 from gvae.evaluate import SUBSET_CHECK
 from gvae.metrics import evaluate
+from gvae.weights import SUFFIX
 
-SHIPPED = sorted(gvae.WEIGHTS_DIR.glob("*.pt"))
+SHIPPED = sorted(gvae.WEIGHTS_DIR.glob(f"*{SUFFIX}"))
 
 
 def test_the_default_ships():
@@ -48,9 +46,6 @@ def test_card_describes_the_file(path):
     metrics = card["metrics"]
     assert metrics["iw_nll"] <= metrics["neg_elbo"]
     assert metrics["n_images"] == 10_000 and "Generator seeded 0" in metrics["protocol"]
-    sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert sidecar["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert sidecar["metrics"] == metrics
 
 
 @pytest.mark.slow

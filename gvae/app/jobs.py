@@ -27,13 +27,13 @@ from multiprocessing import forkserver
 import numpy as np
 import torch
 
-from gvae.checkpoint import model_to_bytes, save_model
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import ensure_mnist, fixed_test_set
 from gvae.errors import GvaeError, MissingDataError
 from gvae.metrics import evaluate
 from gvae.model import CategoricalVAE
 from gvae.trainer import Trainer
+from gvae.weights import save_model, to_bytes
 
 HISTORY_COLUMNS = ("step", "epoch", "loss", "reconstruction", "kl", "tau", "lr")
 REFRESH_S = 0.05  # reads within this long of the last answer reuse it
@@ -317,8 +317,8 @@ class TrainingJob:
         return recon, samples.numpy()
 
     def checkpoint_bytes(self) -> bytes:
-        """The current weights and card as a checkpoint file's bytes, e.g. for a download."""
-        return model_to_bytes(*self.snapshot())
+        """The current weights and card as a weights file's bytes, e.g. for a download."""
+        return to_bytes(*self.snapshot())
 
     def history_csv(self) -> str:
         """One CSV row per step: step, epoch, loss, reconstruction, kl, tau, lr."""
