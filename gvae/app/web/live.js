@@ -416,7 +416,9 @@ class EditorView {
       grid.setPointerCapture(e.pointerId);
       editor.holding = true;
       this.preview = null;
-      this.moveCursor(cell, true); // the keys go on from the clicked cell
+      this.moveCursor(cell, false);
+      // The keys go on from the clicked cell; focusing it waits until the digit is out.
+      requestAnimationFrame(() => setTimeout(() => this.cells[cell[0]][cell[1]].focus({ preventScroll: true }), 0));
       if (!setVariable(cell[0], cell[1], e, "click")) this.refresh(e, "click");
     });
     grid.addEventListener("pointermove", (e) => {
