@@ -70,3 +70,16 @@ def tiny_model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny") / "tiny.safetensors"
     gvae.save_model(gvae.CategoricalVAE(), path, card={"note": "untrained, for tests"})
     return path
+
+
+def component_data(at, key: str) -> dict:
+    from benchmarks.app import component_data as data
+
+    return data(at, key)
+
+
+def send_component_state(at, key: str, name: str, value):
+    """Rerun as the browser does when a component's script calls setStateValue(name, value)."""
+    from benchmarks.app import with_component_state
+
+    return at._run(with_component_state(at, key, name, value))

@@ -23,11 +23,10 @@ def parse_seed(text: str) -> int:
     return seed
 
 
-def parse_tau(text: str, stops: list[float]) -> float:
-    """A temperature between the slider's first and last stop, snapped to the nearest
-    stop on a log scale."""
+def parse_tau(text: str, low: float, high: float) -> float:
+    """A temperature within the page's control [low, high], at its resolution of three
+    significant digits."""
     tau = float(text)
-    low, high = min(stops), max(stops)
     if not (math.isfinite(tau) and low <= tau <= high):
         raise ValueError(f"τ must lie between {low:g} and {high:g}")
-    return min(stops, key=lambda t: abs(math.log(t) - math.log(tau)))
+    return float(f"{tau:.3g}")

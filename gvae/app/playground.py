@@ -62,11 +62,16 @@ def entropy(p: np.ndarray) -> float:
     return float(-(nz * np.log(nz)).sum())
 
 
+def simplex_noise(k: int, n: int, seed: int) -> torch.Tensor:
+    """The n Gumbel draws (n, k) behind the simplex's samples; row 0 is fixed_noise(k, seed)."""
+    return sample_gumbel((n, k), torch.Generator().manual_seed(seed), torch.float64)
+
+
 def simplex_samples(probs: np.ndarray, tau: float, n: int, seed: int) -> np.ndarray:
-    """n relaxed samples (n, K) at temperature tau."""
+    """n relaxed samples (n, K) at temperature tau, from simplex_noise (the page gets the
+    same noise and moves the same points)."""
     logits = log_probs(probs).expand(n, len(probs))
-    g = torch.Generator().manual_seed(seed)
-    return gumbel_softmax(logits, tau, generator=g).numpy()
+    return gumbel_softmax(logits, tau, noise=simplex_noise(len(probs), n, seed)).numpy()
 
 
 def gumbel_max_frequencies(probs: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -164,6 +169,7 @@ __all__ = [
     "gumbel_max_frequencies",
     "hard_sample",
     "inverse_cdf_frequencies",
+    "simplex_noise",
     "simplex_samples",
     "soft_sample",
     "straight_through_example",
