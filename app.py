@@ -7,7 +7,13 @@ the first page is out, so the first decode or chart finds them ready.
 
 import streamlit as st
 
-from pages.common import TALK_KEY, model_selector, use_app_navigation, warm_up_in_background
+from pages.common import (
+    TALK_KEY,
+    keep_alive,
+    model_selector,
+    use_app_navigation,
+    warm_up_in_background,
+)
 from pages.talk_kit import mount_talk_keys
 
 use_app_navigation()
@@ -50,6 +56,7 @@ pages = [
     ),
 ]
 page = st.navigation(pages)
+keep_alive()  # this session is watched: its training may go on (gvae.app.board)
 
 with st.sidebar:
     model_selector()

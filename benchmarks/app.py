@@ -1,8 +1,8 @@
 """App benchmarks (they drive Streamlit, so they live outside gvae/, which never imports it).
 
     python -m benchmarks.app                 # all three
-    python -m benchmarks.app editor          # latent editor: one category change, atlas included
-    python -m benchmarks.app playground      # Gumbel playground: one tau change
+    python -m benchmarks.app editor          # latent editor: the rerun after a settled edit
+    python -m benchmarks.app playground      # Gumbel playground: the rerun after a settled tau
     python -m benchmarks.app overhead        # Train page steps/s against a plain Trainer loop
 
 Times are AppTest reruns on this machine's CPU: the server-side work of a rerun (script,
@@ -34,6 +34,28 @@ def app_on(page: str):
     return at.run()
 
 
+def component_data(at, key: str) -> dict:
+    """The JSON data a st.components.v2 component mounted with `key` was given."""
+    import json
+
+    proto = next(e.proto for e in at.get("bidi_component") if e.proto.id.endswith(f"-{key}"))
+    return json.loads(proto.json)
+
+
+def with_component_state(at, key: str, name: str, value):
+    """The widget states of the next run when a component's script has called
+    setStateValue(name, value): AppTest has no API for st.components.v2 state yet, so this
+    adds it to the states AppTest collects. Run them with at._run(states) (private API)."""
+    import json
+
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    proto = next(e.proto for e in at.get("bidi_component") if e.proto.id.endswith(f"-{key}"))
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=proto.id, json_value=json.dumps({name: value})))
+    return states
+
+
 def summarize(name: str, times_ms: list[float]) -> dict:
     row = {
         "benchmark": name,
@@ -48,9 +70,9 @@ def summarize(name: str, times_ms: list[float]) -> dict:
 def timed_reruns(at, change, n: int, warmup: int = 3) -> list[float]:
     times = []
     for i in range(warmup + n):
-        change(at, i)
+        states = change(at, i)  # None: the widgets AppTest set; else component states
         start = time.perf_counter()
-        at.run()
+        at.run() if states is None else at._run(states)
         if i >= warmup:
             times.append((time.perf_counter() - start) * 1e3)
         assert not at.exception, [e.value for e in at.exception]
@@ -58,29 +80,37 @@ def timed_reruns(at, change, n: int, warmup: int = 3) -> list[float]:
 
 
 def editor(n: int) -> dict:
+    """The rerun after the page reports a settled edit (the page has drawn it already)."""
     rng = np.random.default_rng(0)
     at = app_on("pages/latent_editor.py")
 
     def change(at, i):
+        data = component_data(at, "live_editor")
+        code = list(data["code"])
         variable = int(rng.integers(20))
-        current = at.segmented_control(key=f"z{variable}").value
-        at.segmented_control(key=f"z{variable}").set_value(
-            (current + 1 + int(rng.integers(9))) % 10
-        )
+        code[variable] = (code[variable] + 1 + int(rng.integers(9))) % 10
+        edit = {"seq": i + 1, "code": code, "start": data["start"], "b": data["b"]}
+        return with_component_state(at, "live_editor", "edit", {**edit, "sample": False})
 
     return summarize(
-        "latent editor: one category change (atlas included)", timed_reruns(at, change, n)
+        "latent editor: one category change (the rerun once it settles)",
+        timed_reruns(at, change, n),
     )
 
 
 def playground(n: int) -> dict:
+    """The rerun after the page reports a settled tau (the page has drawn it already)."""
     at = app_on("pages/playground.py")
-    options = [float(t) for t in at.select_slider(key="pg_tau").options]
+    taus = [float(f"{t:.3g}") for t in np.logspace(-2, 1, 31)]
 
     def change(at, i):
-        at.select_slider(key="pg_tau").set_value(options[(i * 7) % len(options)])
+        probs = component_data(at, "live_playground")["probs"]
+        edit = {"seq": i + 1, "tau": taus[(i * 7) % len(taus)], "probs": probs}
+        return with_component_state(at, "live_playground", "edit", edit)
 
-    return summarize("playground: one tau change", timed_reruns(at, change, n))
+    return summarize(
+        "playground: one tau change (the rerun once it settles)", timed_reruns(at, change, n)
+    )
 
 
 def overhead(seconds: float) -> dict:

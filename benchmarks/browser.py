@@ -3,6 +3,9 @@ benchmark. Playwright drives /usr/bin/chromium; it never downloads a browser.
 
     python -m benchmarks.browser             # cold start: `streamlit run` to Home rendered
     python -m benchmarks.browser train       # Train page's steps/s in Chromium vs the CLI loop
+    python -m benchmarks.browser live        # input -> painted frame in the live editor/playground
+    python -m benchmarks.browser live --baseline --root DIR   # the same gestures on an older
+                                             # checkout (server round trips), for before/after
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -37,27 +41,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, log_path: str | None = None):
-    """`streamlit run app.py` on 127.0.0.1 at a free port; yields the base URL."""
+def streamlit_process(
+    env: dict | None = None,
+    log_path: str | None = None,
+    address: str | None = "127.0.0.1",
+    root: Path = ROOT,
+):
+    """`streamlit run app.py` (of `root`) at a free port on `address` (None: the project's
+    default from .streamlit/config.toml); yields the base URL and the server's process."""
     port = free_port()
     log = open(log_path or os.devnull, "w")  # noqa: SIM115 (closed in the finally below)
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(root) / "app.py")]
+    command += ["--server.port", str(port), "--server.headless", "true"]
+    command += ["--browser.gatherUsageStats", "false"]
+    if address is not None:
+        command += ["--server.address", address]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
+        command,
+        cwd=root,
         env={**os.environ, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -75,7 +76,7 @@ def streamlit_server(env: dict | None = None, log_path: str | None = None):
                         f"streamlit did not start (exit code {process.poll()})"
                     ) from None
                 time.sleep(0.05)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -83,6 +84,13 @@ def streamlit_server(env: dict | None = None, log_path: str | None = None):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict | None = None, log_path: str | None = None, root: Path = ROOT):
+    """`streamlit run app.py` (of `root`) on 127.0.0.1 at a free port; yields the base URL."""
+    with streamlit_process(env, log_path, root=root) as (url, _):
+        yield url
 
 
 @contextlib.contextmanager
@@ -210,16 +218,356 @@ def cold_start(starts: int) -> None:
     print("  all: " + ", ".join(f"{t:.2f}" for t in times))
 
 
+# -- live: input event -> the first frame that shows the new picture --------------------
+LIVE_VIEWPORT = {"width": 1280, "height": 720}
+CELL_CENTERS_JS = """() => Object.fromEntries(
+  [...document.querySelector('[data-testid=stBidiComponentIsolated]').shadowRoot
+     .querySelectorAll('[data-testid^=gvae-cell-]')]
+  .map(c => { const r = c.getBoundingClientRect();
+              return [c.dataset.testid, [r.x + r.width / 2, r.y + r.height / 2]]; }))"""
+
+
+class Wire:
+    """Counts the websocket frames a page sends (each is a rerun request or the like) and
+    the bytes it receives: attach before the page opens its connection."""
+
+    def __init__(self, page):
+        self.sent = 0
+        self.received = 0
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws):
+        ws.on("framesent", self._on_sent)
+        ws.on("framereceived", self._on_received)
+
+    def _on_sent(self, _payload):
+        self.sent += 1
+
+    def _on_received(self, payload):
+        self.received += len(payload)
+
+
+LONG_TASKS_JS = """() => {
+  window.gvaeLongTasks = [];
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) window.gvaeLongTasks.push([e.startTime, e.duration]);
+  }).observe({type: 'longtask'});
+}"""
+
+
+def long_tasks(page) -> str:
+    """Main-thread tasks of 50 ms or more since the section started: what the hand waited on."""
+    tasks = page.evaluate("() => window.gvaeLongTasks")
+    return f"{len(tasks)}" + (f" (longest {max(d for _, d in tasks):.0f} ms)" if tasks else "")
+
+
+def start_section(page) -> None:
+    page.evaluate("() => { window.gvaeLive.trace = []; window.gvaeLongTasks = []; }")
+
+
+def settle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the page is idle: no rerun running (the sync of a settled edit)."""
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+
+
+def trace(page, kind: str, field: str = "ms") -> list[float]:
+    return page.evaluate(
+        "([k, f]) => window.gvaeLive.trace.filter(t => t.kind === k).map(t => t[f])", [kind, field]
+    )
+
+
+def wait_trace(page, kind: str, count: int) -> None:
+    page.wait_for_function(
+        "([k, n]) => window.gvaeLive.trace.filter(t => t.kind === k).length >= n", arg=[kind, count]
+    )
+
+
+def live_editor(browser, url: str, n: int, strokes: int) -> dict:
+    page = browser.new_page(viewport=LIVE_VIEWPORT)
+    wire = Wire(page)
+    page.goto(f"{url}/latent_editor?z={'0' * 20}")
+    wait_rendered(page)
+    page.locator("[data-testid=gvae-digit][data-source=page]").wait_for()
+    settle(page)
+    page.evaluate(LONG_TASKS_JS)
+    start_section(page)
+    centers = page.evaluate(CELL_CENTERS_JS)
+    rng = random.Random(0)
+    code = [0] * 20
+    results = {}
+
+    # Click a cell (a category other than the current one), then let the code sync.
+    received, reruns = [], []
+    for j in range(n):
+        i = rng.randrange(20)
+        k = (code[i] + rng.randrange(1, 10)) % 10
+        code[i] = k
+        page.mouse.move(*centers[f"gvae-cell-{(i + 7) % 20}-{k}"])  # hover away first
+        sent, got = wire.sent, wire.received
+        page.mouse.click(*centers[f"gvae-cell-{i}-{k}"])
+        wait_trace(page, "click", j + 1)
+        page.wait_for_function(f"() => location.search.includes('z={''.join(map(str, code))}')")
+        settle(page)
+        reruns.append(wire.sent - sent)
+        received.append(wire.received - got)
+    results["editor: click a cell"] = (
+        trace(page, "click"),
+        trace(page, "click", "raf"),
+        f"{statistics.mean(reruns):.0f} after the click",
+        long_tasks(page),
+    )
+    bytes_per_edit = statistics.median(received)
+
+    # Hover: each move onto another cell previews that change.
+    start_section(page)
+    cells = [f"gvae-cell-{rng.randrange(20)}-{rng.randrange(10)}" for _ in range(n)]
+    sent = wire.sent
+    for j, cell in enumerate(cells):
+        page.mouse.move(*centers[cell])
+        wait_trace(page, "hover", j + 1)
+    results["editor: hover a cell (preview)"] = (
+        trace(page, "hover"),
+        trace(page, "hover", "raf"),
+        f"{wire.sent - sent} during {len(cells)} hovers",
+        long_tasks(page),
+    )
+
+    # Drag-paint: press on z0 and sweep down the column to z19; count what is sent while held.
+    start_section(page)
+    held, painted, after = 0, 0, []
+    for stroke in range(strokes):
+        k = 1 + stroke % 9
+        page.mouse.move(*centers[f"gvae-cell-0-{k}"])
+        page.mouse.down()
+        before = len(trace(page, "paint"))
+        sent = wire.sent
+        # One move per cell down the column, each waited for, as the τ drag below. (Sent
+        # back to back, Playwright's moves each wait for the previous one's frame, so each
+        # would wait almost exactly one more frame for Chrome's rAF-aligned input.)
+        for i in range(1, 20):
+            page.mouse.move(*centers[f"gvae-cell-{i}-{k}"])
+            painted_so_far = before + sum(v != k for v in code[1 : i + 1])
+            wait_trace(page, "paint", painted_so_far)
+        code = [k] * 20
+        held += wire.sent - sent
+        painted += len(trace(page, "paint")) - before
+        page.mouse.up()
+        page.wait_for_function(f"() => location.search.includes('z={str(k) * 20}')")
+        settle(page)
+        after.append(wire.sent - sent)
+    results["editor: drag-paint (per cell painted)"] = (
+        trace(page, "paint"),
+        trace(page, "paint", "raf"),
+        f"{held} during {painted} edits; {statistics.mean(after):.0f} after release",
+        long_tasks(page),
+    )
+    page.close()
+    return results, bytes_per_edit
+
+
+def live_playground(browser, url: str, strokes: int) -> dict:
+    """Drag τ along its slider, 40 moves per stroke, down and up again."""
+    page = browser.new_page(viewport=LIVE_VIEWPORT)
+    wire = Wire(page)
+    page.goto(f"{url}/playground?tau=1")
+    wait_rendered(page)
+    page.locator("[data-testid=gvae-simplex][data-points]").wait_for()
+    settle(page)
+    page.evaluate(LONG_TASKS_JS)
+    start_section(page)
+    box = page.locator("[data-testid=gvae-tau]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    x_of = lambda log_tau: box["x"] + box["width"] * (log_tau + 2) / 3  # noqa: E731
+    held, steps, after = 0, 0, []
+    for stroke in range(strokes):
+        start, end = (0.0, -1.8) if stroke % 2 == 0 else (-1.8, 0.0)
+        page.mouse.move(x_of(start), y)
+        page.mouse.down()
+        sent, before = wire.sent, len(trace(page, "tau"))
+        for f in range(1, 41):
+            page.mouse.move(x_of(start + (end - start) * f / 40), y)
+            wait_trace(page, "tau", before + f)
+        held += wire.sent - sent
+        steps += len(trace(page, "tau")) - before
+        tau = page.get_by_test_id("gvae-tau").get_attribute("aria-valuetext").removeprefix("τ = ")
+        page.mouse.up()
+        page.wait_for_function("t => location.search.includes('tau=' + t)", arg=tau)
+        settle(page)
+        after.append(wire.sent - sent)
+    times, raf, tasks = trace(page, "tau"), trace(page, "tau", "raf"), long_tasks(page)
+    page.close()
+    note = f"{held} during {steps} steps; {statistics.mean(after):.0f} after release"
+    return {"playground: τ drag step": (times, raf, note, tasks)}
+
+
+def print_live(rows: dict, bytes_per_edit: float | None) -> None:
+    """rows: name -> (ms to after the frame, ms to its rAF or None, reruns, long tasks)."""
+    from benchmarks.speed import percentile
+
+    print(
+        "| interaction | n | median ms | p95 ms | max ms | median / p95 to rAF ms "
+        "| reruns (websocket messages sent) | long tasks |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, (times, raf, note, tasks) in rows.items():
+        med, p95 = statistics.median(times), percentile(times, 95)
+        to_raf = f"{statistics.median(raf):.1f} / {percentile(raf, 95):.1f}" if raf else "-"
+        print(
+            f"| {name} | {len(times)} | {med:.1f} | {p95:.1f} | {max(times):.1f} | {to_raf} "
+            f"| {note} | {tasks} |"
+        )
+    if bytes_per_edit is not None:
+        print(
+            f"\nserver -> browser per edit's rerun (editor clicks): {bytes_per_edit / 1e3:.1f} kB median"
+        )
+
+
+def machine() -> str:
+    import platform
+
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in lines if "model name" in line),
+        platform.processor() or "unknown CPU",
+    )
+    version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return f"{cpu}, {os.cpu_count()} cores, load average {load}; {version}, headless, 1280 x 720"
+
+
+def live(n: int, strokes: int) -> None:
+    with streamlit_server() as url, chromium() as browser:
+        editor, bytes_per_edit = live_editor(browser, url, n, strokes)
+        playground = live_playground(browser, url, strokes)
+    print(f"live components, input event -> first frame showing it ({machine()}):\n")
+    print_live({**editor, **playground}, bytes_per_edit)
+
+
+# -- the same gestures on an older checkout, where every change is a server round trip ----
+# In the page: the time of each pointerdown / keydown, and, polled at every animation frame,
+# the first frame in which the old page's picture has changed (the digit <img> loaded with a
+# new src, or the first Plotly chart's data).
+BASELINE_JS = """() => {
+  const w = window; w.gvaeBase = {t0: null, times: [], last: null};
+  const mark = e => { w.gvaeBase.t0 = e.timeStamp; };
+  addEventListener('pointerdown', mark, true);
+  addEventListener('keydown', mark, true);
+  const picture = () => {
+    const digit = [...document.querySelectorAll('[data-testid=stImage]')]
+      .find(e => e.innerText.includes('z = '));
+    if (digit) { const img = digit.querySelector('img');
+      return img && img.complete && img.naturalWidth ? img.src : null; }
+    const plot = document.querySelector('.js-plotly-plot');
+    return plot && plot.data ? JSON.stringify(plot.data.map(t => Array.from(t.y || []))) : null;
+  };
+  const poll = () => {
+    const now = picture();
+    const b = w.gvaeBase;
+    if (now !== null && b.last !== null && now !== b.last && b.t0 !== null) {
+      b.times.push(performance.now() - b.t0); b.t0 = null;
+    }
+    if (now !== null) b.last = now;
+    requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+}"""
+
+
+def wait_baseline(page, count: int) -> None:
+    page.wait_for_function("n => window.gvaeBase.times.length >= n", arg=count)
+
+
+def baseline_editor(browser, url: str, n: int) -> tuple[dict, float]:
+    page = browser.new_page(viewport=LIVE_VIEWPORT)
+    wire = Wire(page)
+    page.goto(f"{url}/latent_editor?z={'0' * 20}")
+    wait_rendered(page)
+    page.evaluate(BASELINE_JS)
+    page.evaluate(LONG_TASKS_JS)
+    rng = random.Random(0)
+    code = [0] * 20
+    sent, received = wire.sent, []
+    for j in range(n):
+        i = rng.randrange(20)
+        k = (code[i] + rng.randrange(1, 10)) % 10
+        code[i] = k
+        row = page.locator(MAIN).get_by_role("radiogroup", name=f"z{i}", exact=True)
+        got = wire.received
+        row.get_by_role("radio", name=str(k), exact=True).click()
+        wait_baseline(page, j + 1)
+        settle(page)
+        received.append(wire.received - got)
+    times, tasks = page.evaluate("() => window.gvaeBase.times"), long_tasks(page)
+    page.close()
+    note = f"{(wire.sent - sent) / n:.0f} per click"
+    rows = {"editor: click a cell (round trip)": (times, None, note, tasks)}
+    return rows, statistics.median(received)
+
+
+def baseline_playground(browser, url: str, n: int) -> dict:
+    page = browser.new_page(viewport=LIVE_VIEWPORT)
+    wire = Wire(page)
+    page.goto(f"{url}/playground")
+    wait_rendered(page)
+    page.evaluate(BASELINE_JS)
+    page.evaluate(LONG_TASKS_JS)
+    thumb = page.locator(MAIN).get_by_role("slider").first  # tau
+    for j in range(n):  # one keyboard step at a time: each is a full rerun
+        thumb.focus()
+        thumb.press("ArrowLeft" if (j // 10) % 2 == 0 else "ArrowRight")
+        wait_baseline(page, j + 1)
+        settle(page)
+    times, tasks = page.evaluate("() => window.gvaeBase.times"), long_tasks(page)
+    # A mouse drag of the slider: how often the chart moves, and what is sent, while held.
+    thumb.scroll_into_view_if_needed()
+    box = thumb.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    sent, changes = wire.sent, len(times)
+    page.mouse.move(x - 200, y, steps=40)
+    page.wait_for_timeout(1000)  # a second of holding still: does anything redraw?
+    moved = page.evaluate("() => window.gvaeBase.times.length") - changes
+    held = wire.sent - sent
+    page.mouse.up()
+    page.close()
+    note = f"{held} during a 40-move drag; the chart changed {moved} times before release"
+    return {"playground: τ step (keyboard, round trip)": (times, None, note, tasks)}
+
+
+def live_baseline(root: Path, n: int) -> None:
+    with streamlit_server(root=root) as url, chromium() as browser:
+        editor, bytes_per_edit = baseline_editor(browser, url, n)
+        rows = {**editor, **baseline_playground(browser, url, n)}
+    print(f"before: {root}, input event -> first frame showing it ({machine()}):\n")
+    print_live(rows, bytes_per_edit)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.browser", description="The app in Chromium: cold start, training"
     )
-    p.add_argument("which", nargs="?", choices=["cold-start", "train"], default="cold-start")
+    p.add_argument(
+        "which", nargs="?", choices=["cold-start", "train", "live"], default="cold-start"
+    )
     p.add_argument("--starts", type=int, default=5, help="cold starts to take the median of")
     p.add_argument("--seconds", type=float, default=30.0, help="length of each training window")
+    p.add_argument("--gestures", type=int, default=40, help="live: clicks, hovers, key steps")
+    p.add_argument("--strokes", type=int, default=6, help="live: drag strokes (paint, τ)")
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="live: the old widgets' gestures, on the checkout given by --root",
+    )
+    p.add_argument("--root", type=Path, default=ROOT, help="live --baseline: the app to serve")
     args = p.parse_args(argv)
     if args.which == "train":
         train_throughput(args.seconds)
+    elif args.which == "live" and args.baseline:
+        live_baseline(args.root, args.gestures)
+    elif args.which == "live":
+        live(args.gestures, args.strokes)
     else:
         cold_start(args.starts)
     return 0

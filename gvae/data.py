@@ -7,21 +7,55 @@ variable, else ./data. torchvision's layout is used: <root>/MNIST/raw/<idx files
 from __future__ import annotations
 
 import functools
+import hashlib
+import math
 import os
+import stat
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from gvae.errors import MissingDataError
+from gvae.errors import DataFileError, MissingDataError
 
 DATA_DIR_ENV = "GVAE_DATA_DIR"
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 TEST_BINARIZATION_SEED = 0  # the fixed evaluation set (docs/evaluation.md)
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    """What one original MNIST file must be: IDX magic number, shape and checksum."""
+
+    magic: int  # 0x00000803 for 3-d unsigned-byte arrays (images), 0x00000801 for 1-d (labels)
+    shape: tuple[int, ...]
+    md5: str  # of the uncompressed file
+
+    @property
+    def header_size(self) -> int:
+        return 4 * (1 + len(self.shape))
+
+    @property
+    def size(self) -> int:
+        return self.header_size + math.prod(self.shape)
+
+
+# The MD5s of the four uncompressed IDX files as published with MNIST download scripts
+# (torchvision's `resources` list the .gz archives' MD5s instead); this machine's copies
+# in shared/data/MNIST/raw match them.
+MNIST_IDX = {
+    "train-images-idx3-ubyte": IdxFile(2051, (60000, 28, 28), "6bbc9ace898e44ae57da46a324031adb"),
+    "train-labels-idx1-ubyte": IdxFile(2049, (60000,), "a25bea736e30d166cdddb491f175f624"),
+    "t10k-images-idx3-ubyte": IdxFile(2051, (10000, 28, 28), "2646ac647ad5339dbf082846283269ea"),
+    "t10k-labels-idx1-ubyte": IdxFile(2049, (10000,), "27ae3e4e09519cfbb04c329615203637"),
+}
+MNIST_FILES = tuple(MNIST_IDX)
+SPLIT_FILES = {  # (images, labels)
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_checksum_ok: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) already hashed
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -29,10 +63,14 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir or os.environ.get(DATA_DIR_ENV) or "data").expanduser()
 
 
+def raw_folder(root: str | os.PathLike) -> Path:
+    return Path(root) / "MNIST" / "raw"
+
+
 def missing_data_message(root: Path, reason: str = "") -> str:
     files = ", ".join(MNIST_FILES)
     text = (
-        f"MNIST was not found under {root.resolve() / 'MNIST' / 'raw'}. "
+        f"MNIST was not found under {raw_folder(root).resolve()}. "
         f"Put the four original IDX files there ({files}; .gz versions also work), "
         f"or point --data-dir or the {DATA_DIR_ENV} environment variable at the folder "
         f"that holds MNIST/raw/."
@@ -40,29 +78,87 @@ def missing_data_message(root: Path, reason: str = "") -> str:
     return f"{text} Download failed: {reason}" if reason else text
 
 
-@functools.lru_cache(maxsize=4)
-def _load_uint8(root: str, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision.datasets import MNIST  # imported late: only data loading needs it
+def check_mnist_file(path: str | os.PathLike) -> None:
+    """Raise DataFileError naming `path` and its problem unless it is the original MNIST
+    file of its name: a regular file with the right IDX header, size and MD5. The MD5 is
+    computed once per process for each (path, size, mtime)."""
+    path = Path(path)
+    spec = MNIST_IDX[path.name]
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise DataFileError(path, "not a regular file")
+    with open(path, "rb") as f:
+        header = f.read(spec.header_size)
+    if len(header) == spec.header_size:
+        magic, *dims = struct.unpack(f">{1 + len(spec.shape)}I", header)
+        if magic != spec.magic:
+            raise DataFileError(
+                path,
+                f"magic number {magic} (0x{magic:08x}), expected {spec.magic} "
+                f"(0x{spec.magic:08x}): not an MNIST {'image' if len(dims) == 3 else 'label'} file",
+            )
+        if tuple(dims) != spec.shape:
+            raise DataFileError(path, f"header declares shape {tuple(dims)}, expected {spec.shape}")
+    if info.st_size != spec.size:
+        raise DataFileError(
+            path, f"{info.st_size:,} bytes, expected {spec.size:,}: truncated or not MNIST"
+        )
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+    if key not in _checksum_ok:
+        digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        if digest != spec.md5:
+            raise DataFileError(
+                path,
+                f"MD5 {digest} differs from the published {spec.md5}: "
+                "the file is damaged or not the original MNIST",
+            )
+        _checksum_ok.add(key)
+
+
+def _download(root: Path) -> None:
+    """torchvision's download into root/MNIST/raw (it also unpacks .gz files found there)."""
+    from torchvision.datasets import MNIST  # imported late: only a download needs it
 
     try:
-        dataset = MNIST(root, train=train, download=False)
-    except RuntimeError:
+        MNIST(str(root), train=False, download=True)
+    except Exception as error:  # no network, read-only folder, bad mirror...
+        reason = f"{type(error).__name__}: {error}"
+        raise MissingDataError(missing_data_message(root, reason)) from None
+
+
+def check_mnist(root: str | os.PathLike, names=MNIST_FILES, download: bool = True) -> None:
+    """Make sure the named MNIST files are under root/MNIST/raw and intact: missing ones
+    are downloaded when `download` (MissingDataError if that fails or is not allowed);
+    a damaged one raises DataFileError naming the file and the problem."""
+    root = Path(root)
+    if any(not (raw_folder(root) / name).exists() for name in names):
         if not download:
-            raise MissingDataError(missing_data_message(Path(root))) from None
-        try:
-            dataset = MNIST(root, train=train, download=True)
-        except Exception as error:  # no network, read-only folder, bad mirror...
-            reason = f"{type(error).__name__}: {error}"
-            raise MissingDataError(missing_data_message(Path(root), reason)) from None
-    return dataset.data.reshape(len(dataset.data), -1), dataset.targets
+            raise MissingDataError(missing_data_message(root))
+        _download(root)
+    for name in names:
+        check_mnist_file(raw_folder(root) / name)
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    spec = MNIST_IDX[path.name]
+    return np.fromfile(path, dtype=np.uint8, offset=spec.header_size).reshape(spec.shape)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_uint8(root: str, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    images_name, labels_name = SPLIT_FILES["train" if train else "test"]
+    check_mnist(root, (images_name, labels_name), download)
+    images = _read_idx(raw_folder(root) / images_name)
+    labels = _read_idx(raw_folder(root) / labels_name)
+    return torch.from_numpy(images.reshape(len(images), -1)), torch.from_numpy(labels).long()
 
 
 def ensure_mnist(data_dir: str | os.PathLike | None = None) -> Path:
-    """The data root, once MNIST is there (downloaded if missing and possible).
-
-    Raises MissingDataError with the path and file names otherwise."""
+    """The data root, once all four MNIST files are there and intact (downloaded if
+    missing and possible). Raises MissingDataError with the path and file names, or
+    DataFileError naming a damaged file and its problem."""
     root = resolve_data_dir(data_dir)
-    _load_uint8(str(root), True, True)
+    check_mnist(root)
     return root
 
 
@@ -75,7 +171,7 @@ def load_mnist(
     """Grey-level images (n, 784) float32 in [0, 1] and labels (n,), loaded once.
 
     Raises MissingDataError with the path and file names when MNIST is missing and
-    cannot be downloaded.
+    cannot be downloaded, DataFileError when a file is damaged.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")

@@ -20,3 +20,12 @@ class MissingDataError(GvaeError):
 
 class NonFiniteLossError(GvaeError):
     """Training produced a NaN or infinite loss or gradient; the last good state is kept."""
+
+
+class DataFileError(MissingDataError):
+    """An MNIST file is there but unusable (wrong size, header or checksum); says which."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")

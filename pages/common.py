@@ -1,4 +1,5 @@
-"""Streamlit helpers shared by the pages: the model selector, caching, query params.
+"""Streamlit helpers shared by the pages: the model selector, caching, query params,
+plain-text messages and each session's place on the server's job board.
 
 Not a page itself. Pages import it; no page imports another page.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -15,8 +17,12 @@ from typing import TypeVar
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 import gvae  # lazy (PEP 562): listing models and their cards needs no torch
+from gvae.app.board import JobBoard, shared_board
+from gvae.app.params import MAX_QUERY_CHARS
+from gvae.app.text import cut, escape_markdown
 
 T = TypeVar("T")
 
@@ -112,8 +118,10 @@ def model_selector() -> None:
         if wanted in good:
             st.session_state[MODEL_KEY] = wanted
         else:
-            st.sidebar.warning(
-                f"Unknown model {wanted!r} in the URL; using {good[0] if good else 'none'}."
+            message(
+                "warning",
+                f"Unknown model {cut(repr(wanted))} in the URL; using {good[0] if good else 'none'}.",
+                where=st.sidebar,
             )
     if st.session_state.get(MODEL_KEY) not in good and good:
         st.session_state[MODEL_KEY] = good[0]
@@ -123,8 +131,10 @@ def model_selector() -> None:
             st.query_params["model"] = st.session_state[MODEL_KEY]  # deep-linkable
     for e in entries:
         if e["error"] is not None:
-            st.sidebar.error(
-                f"**{Path(e['path']).name}** cannot be loaded: {e['error']}",
+            message(
+                "error",
+                f"{cut(Path(e['path']).name)} cannot be loaded: {cut(e['error'], 300)}",
+                where=st.sidebar,
                 icon=":material/error:",
             )
 
@@ -140,15 +150,28 @@ def explain(markdown: str) -> None:
         st.markdown(markdown)
 
 
+def message(kind: str, text: str, where=st, **kwargs) -> None:
+    """st.error / warning / info / success showing `text` literally: alerts render
+    Markdown, and a message quoting a file or a URL must not (no links, images, HTML)."""
+    getattr(where, kind)(escape_markdown(text), **kwargs)
+
+
 def query_value(name: str, parse: Callable[[str], T], default: T) -> T:
-    """A parsed query parameter; a malformed one warns and falls back to `default`."""
+    """A parsed query parameter; a malformed, out-of-range or overlong one warns (quoted
+    short, as plain text) and falls back to `default`. Nothing a URL holds raises."""
     raw = st.query_params.get(name)
     if raw is None:
         return default
     try:
+        if len(raw) > MAX_QUERY_CHARS:
+            raise ValueError(f"longer than {MAX_QUERY_CHARS:,} characters")
         return parse(raw)
-    except (ValueError, TypeError) as error:
-        st.warning(f"Ignoring the URL parameter {name}={raw!r}: {error}. Using the default.")
+    except Exception as error:  # noqa: BLE001  any failure to parse is the URL's fault
+        message(
+            "warning",
+            f"Ignoring the URL parameter {name}={cut(repr(raw))}: {cut(error, 160)}. "
+            "Using the default.",
+        )
         return default
 
 
@@ -188,3 +211,44 @@ def warm_up_in_background() -> None:
     timer.daemon = True
     timer.name = "gvae-warm-up"
     timer.start()
+
+
+# -- the session's place on the server's job board -------------------------------------
+SESSION_KEY = "gvae_session_key"
+
+
+def session_presence(session_id: str) -> str | None:
+    """What Streamlit's runtime knows of a session: "connected" (a tab is open),
+    "disconnected" (kept a while in case the tab comes back), "gone" (closed or expired),
+    or None where no server runtime runs (AppTest)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    runtime = Runtime.instance()
+    if runtime.is_active_session(session_id):
+        return "connected"
+    # No public call finds a disconnected session kept for reconnection: ask the manager.
+    manager = getattr(runtime, "_session_mgr", None)
+    if manager is None:
+        return None
+    return "disconnected" if manager.get_session_info(session_id) is not None else "gone"
+
+
+def job_board() -> JobBoard:
+    """The server-wide training job board (GVAE_MAX_JOBS, GVAE_IDLE_S)."""
+    return shared_board(presence=session_presence)
+
+
+def session_key() -> tuple[str, str | None]:
+    """This session's key on the job board (random, kept in its state: AppTest gives every
+    session the same id) and its Streamlit session id."""
+    key = st.session_state.setdefault(SESSION_KEY, uuid.uuid4().hex)
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return key, ctx.session_id if ctx else None
+
+
+def keep_alive() -> None:
+    """Mark this session as watched now: every script run and polling fragment calls it,
+    so a training nobody looks at can be paused (gvae.app.board)."""
+    job_board().touch(*session_key())

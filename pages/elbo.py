@@ -11,7 +11,7 @@ from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid
 from gvae.app.section_figures import iw_figure, sample_nll_figure
 from pages.common import current_model, explain, load, use_app_navigation
-from pages.talk_kit import chart, gallery_digit_picker, keep, parse_int_in, seed
+from pages.talk_kit import chart, gallery_digit_picker, keep, parse_choice, parse_int_in, seed
 
 use_app_navigation()
 
@@ -35,7 +35,7 @@ explain(
 )
 
 st.header("One digit, a few samples", anchor="samples")
-seed("elbo_n", "n", parse_int_in(1, max(SAMPLE_COUNTS)), 16)
+seed("elbo_n", "n", parse_choice(SAMPLE_COUNTS), 16)
 seed("elbo_seed", "seed", parse_int_in(0, 2**31 - 1), 0)
 
 

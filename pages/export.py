@@ -17,7 +17,7 @@ from gvae.app.latent import (
     parse_code,
 )
 from gvae.app.playground import ARTICLE_LABELS, ARTICLE_PROBS, fixed_noise, soft_sample
-from pages.common import current_model, query_value, use_app_navigation
+from pages.common import current_model, message, query_value, use_app_navigation
 from pages.talk_kit import gallery_digit_picker
 
 use_app_navigation()
@@ -53,7 +53,7 @@ with source:
     try:
         code = parse_code(st.session_state.ex_code, N, K)
     except ValueError as error:
-        st.error(f"{error}. Using the digit's code instead.")
+        message("error", f"{error}. Using the digit's code instead.")
         code = digit_code
     other = st.selectbox(
         "Code B, for the interpolation: another test digit's code",
@@ -176,7 +176,7 @@ with g[2]:
             if all(k in r for k in export.HISTORY_FIELDS)
         ] or None
     if problem:
-        st.error(f"That file cannot be used: {problem}")
+        message("error", f"That file cannot be used: {problem}")
     elif history:
         st.download_button(
             "training time-lapse.gif",

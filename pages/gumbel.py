@@ -9,9 +9,10 @@ from gvae.app.figures import posterior_heatmap
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, to_uint8, upscale
 from gvae.app.latent import format_code
+from gvae.app.params import parse_tau
 from gvae.app.playground import ARTICLE_LABELS, ARTICLE_PROBS, fixed_noise, validate_probs
 from gvae.app.section_figures import gumbel_density_figure, gumbel_max_figure, slicing_figure
-from pages.common import current_model, explain, query_value, use_app_navigation
+from pages.common import current_model, explain, message, query_value, use_app_navigation
 from pages.talk_kit import (
     chart,
     gallery_digit_picker,
@@ -28,13 +29,18 @@ use_app_navigation()
 TAUS = [float(f"{t:.3g}") for t in np.logspace(-2, 2, 41)]
 
 
+def nearest(stops, tau: float) -> float:
+    """The slider stop closest to tau on a log scale."""
+    return min(stops, key=lambda s: abs(np.log(s) - np.log(tau)))
+
+
 def parse_probs(text: str) -> np.ndarray:
     return validate_probs([v for v in text.split(",") if v.strip()])
 
 
-seed("gb_u", "u", parse_float_in(0.0, 0.999), 0.31)
+seed("gb_u", "u", lambda t: round(parse_float_in(0.0, 0.999)(t), 3), 0.31)
 seed("gb_seed", "seed", parse_int_in(0, 2**31 - 1), 0)
-seed("gb_tau", "tau", lambda t: min(TAUS, key=lambda s: abs(np.log(s) - np.log(float(t)))), 1.0)
+seed("gb_tau", "tau", lambda t: nearest(TAUS, parse_tau(t, TAUS[0], TAUS[-1])), 1.0)
 probs = np.array(ARTICLE_PROBS)
 if "gb_probs" not in st.session_state:
     st.session_state.gb_probs = st.session_state.get("_kept_gb_probs") or ", ".join(
@@ -62,8 +68,10 @@ keep("gb_probs", "gb_u", "gb_seed")
 try:
     probs = parse_probs(st.session_state.gb_probs)
 except ValueError as error:
-    st.error(
-        f"Invalid class probabilities: {error}. Enter 2 to 10 non-negative numbers, e.g. 0.05, 0.25, 0.7."
+    message(
+        "error",
+        f"Invalid class probabilities: {error}. Enter 2 to 10 non-negative numbers, e.g. "
+        "0.05, 0.25, 0.7.",
     )
     st.stop()
 k = len(probs)

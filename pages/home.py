@@ -11,6 +11,7 @@ import streamlit as st
 
 from gvae.app.images import png_bytes, upscale
 from gvae.app.prior import COUNT, decode_grid, stored_grid
+from gvae.app.text import code_span, cut, escape_markdown
 from gvae.config import ModelConfig
 from pages.common import current_entry, explain, image_scale, load, use_app_navigation
 
@@ -20,6 +21,23 @@ JANG_2017_NATS = 101.5  # Jang et al. (ICLR 2017), categorical VAE, statically b
 
 entry = current_entry()
 card = entry["card"]
+name = escape_markdown(cut(entry["name"]))  # file names and card fields are shown as text
+
+
+def text(value, limit: int = 80) -> str:
+    """A card field (read from a file) as plain text in Markdown."""
+    return escape_markdown(cut(value, limit))
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def number(value, spec: str) -> str:
+    """A card's number formatted by `spec`, or the field as text if it is no number."""
+    return format(value, spec) if is_number(value) else text(value)
+
+
 cfg = ModelConfig.from_dict(entry["config"])
 N, K = cfg.latent_dim, cfg.categorical_dim
 
@@ -55,30 +73,34 @@ with left:
     seed = st.session_state.setdefault("home_seed", 0)
     st.image(
         prior_png(entry["path"], entry["sha256"], seed, image_scale(3)),
-        caption=f"{COUNT} codes drawn uniformly from the prior, decoded by {entry['name']} "
+        caption=f"{COUNT} codes drawn uniformly from the prior, decoded by {name} "
         "(Bernoulli means)",
         output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
 
 with right:
-    st.subheader(f"Model card: {entry['name']}")
+    st.subheader(f"Model card: {name}")
     st.markdown(
         f"- **Architecture**: encoder {cfg.image_size}-{'-'.join(map(str, cfg.hidden))}-{cfg.code_size}, "
         f"decoder {cfg.code_size}-{'-'.join(map(str, reversed(cfg.hidden)))}-{cfg.image_size}, "
         f"{N} × {K} categorical latents, Bernoulli pixels"
     )
     metrics = card.get("metrics")
-    if metrics:
+    if isinstance(metrics, dict) and metrics:
         m = st.columns(2)
-        m[0].metric("Test −ELBO (nats)", f"{metrics['neg_elbo']:.2f}")
+        iw_nll = metrics.get("iw_nll")
+        m[0].metric("Test −ELBO (nats)", number(metrics.get("neg_elbo"), ".2f"))
         m[1].metric(
-            f"Test IW-NLL, k = {metrics['iw_samples']}",
-            f"{metrics['iw_nll']:.2f}",
-            delta=f"{metrics['iw_nll'] - JANG_2017_NATS:+.1f} vs Jang et al. 2017",
+            f"Test IW-NLL, k = {number(metrics.get('iw_samples'), '')}",
+            number(iw_nll, ".2f"),
+            delta=f"{iw_nll - JANG_2017_NATS:+.1f} vs Jang et al. 2017"
+            if is_number(iw_nll)
+            else None,
             delta_color="inverse",
         )
+        note = metrics.get("note", metrics.get("protocol", ""))
         st.caption(
-            f"On {metrics['n_images']:,} test images. {metrics.get('note', metrics.get('protocol', ''))}. "
+            f"On {number(metrics.get('n_images'), ',')} test images. {text(note, 200)}. "
             f"Jang et al. (2017) report {JANG_2017_NATS} nats on a statically binarized MNIST, "
             "so the comparison is indicative, not exact."
         )
@@ -87,17 +109,19 @@ with right:
             "This model's card holds no test metrics yet (run python -m gvae.evaluate --write-card)."
         )
     recipe = card.get("train_config", {})
-    if recipe:
+    if isinstance(recipe, dict) and recipe:
         st.markdown(
-            f"- **Training**: {card.get('steps', '?')} steps, estimator `{recipe.get('estimator')}`, "
-            f"batch {recipe.get('batch_size')}, lr {recipe.get('lr')} ({recipe.get('lr_schedule')}), "
-            f"τ {recipe.get('tau0')} → {recipe.get('tau_min')}, seed {recipe.get('seed')}, "
-            f"{card.get('train_seconds', '?')} s on {card.get('device', '?')}, torch {card.get('torch_version', '?')}"
+            f"- **Training**: {text(card.get('steps', '?'))} steps, estimator "
+            f"{code_span(cut(recipe.get('estimator')))}, batch {text(recipe.get('batch_size'))}, "
+            f"lr {text(recipe.get('lr'))} ({text(recipe.get('lr_schedule'))}), "
+            f"τ {text(recipe.get('tau0'))} → {text(recipe.get('tau_min'))}, seed {text(recipe.get('seed'))}, "
+            f"{text(card.get('train_seconds', '?'))} s on {text(card.get('device', '?'))}, "
+            f"torch {text(card.get('torch_version', '?'))}"
         )
     if card.get("command"):
         # A code span, not st.code: the code block's highlighter is a lazily loaded
         # script that delays Home's first paint by about a second on 2 cores.
-        st.markdown(f"- **Command**: `{card['command']}`")
+        st.markdown(f"- **Command**: {code_span(cut(card['command'], 600))}")
 
 st.subheader("Explore")
 links = st.columns(3)

@@ -18,7 +18,7 @@ from gvae.app.section_figures import (
     kl_terms_figure,
     variable_kl_figure,
 )
-from pages.common import current_model, explain, load, query_value, use_app_navigation
+from pages.common import current_model, explain, load, message, query_value, use_app_navigation
 from pages.talk_kit import (
     chart,
     gallery_digit_picker,
@@ -130,7 +130,7 @@ with controls:
 try:
     p, q = validate_probs(weights["p"]), validate_probs(weights["q"])
 except ValueError as error:
-    st.error(f"{error}. Raise at least one bar of each distribution above 0.")
+    message("error", f"{error}. Raise at least one bar of each distribution above 0.")
     st.stop()
 st.session_state._kept_kl_bars = (p.tolist(), q.tolist())
 keep("kl_preset")

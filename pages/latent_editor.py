@@ -1,29 +1,28 @@
-"""Latent editor: one category per latent variable, the decoded digit at once."""
+"""Latent editor: one category per latent variable, the decoded digit at once.
 
-import zlib
+The grid, the digit, the atlas and the interpolation are drawn and decoded in the page
+(pages/live.py, gvae/app/web/live.js); this script holds the code in session state and
+the URL, starts codes from test digits, and renders the same digit on the server for the
+first paint and for anything that cannot run the page's script.
+"""
 
 import numpy as np
 import streamlit as st
 
-from gvae.app.figures import atlas_figure, posterior_heatmap
+from gvae.app.figures import posterior_heatmap
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, png_bytes, to_uint8, upscale
-from gvae.app.latent import (
-    argmax_code,
-    atlas_codes,
-    decode_to_images,
-    format_code,
-    interpolation_path,
-    parse_code,
-)
-from pages.common import current_model, explain, image_scale, query_value, use_app_navigation
+from gvae.app.latent import argmax_code, decode_to_images, format_code, parse_code
+from gvae.app.live import binary_sample, parse_editor_edit
+from pages import live
+from pages.common import current_model, explain, query_value, talk_mode, use_app_navigation
 
 use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
 model, entry = current_model()
 N, K = model.config.latent_dim, model.config.categorical_dim
 gallery_images, gallery_labels, _ = load_gallery()
-rng = np.random.default_rng()
+EDITOR = "live_editor"  # the component's key; its state "edit" is the page's last report
 
 
 @st.cache_data(show_spinner=False)
@@ -35,31 +34,8 @@ def gallery_png() -> bytes:
 # -- state: the code lives in session_state["code"] and in the URL (?z=...) -------------
 def set_code(code, start: bool = False) -> None:
     st.session_state.code = [int(v) for v in code]
-    for i, v in enumerate(st.session_state.code):
-        st.session_state[f"z{i}"] = v
     if start:
         st.session_state.start_code = list(st.session_state.code)
-
-
-def on_variable_change(i: int) -> None:
-    st.session_state.code[i] = st.session_state[f"z{i}"]
-    st.session_state.pop("posterior", None)  # q(z|x) describes the digit, not the edit
-
-
-def on_random() -> None:
-    set_code(rng.integers(K, size=N), start=True)
-    st.session_state.pop("posterior", None)
-
-
-def on_randomize_one() -> None:
-    code = list(st.session_state.code)
-    i = int(rng.integers(N))
-    code[i] = int((code[i] + rng.integers(1, K)) % K)  # always a different category
-    set_code(code)
-
-
-def on_reset() -> None:
-    set_code(st.session_state.start_code)
 
 
 def on_gallery() -> None:
@@ -71,53 +47,64 @@ def on_gallery() -> None:
     st.session_state.posterior = (index, q)
 
 
-def on_atlas_click() -> None:
-    points = st.session_state.atlas.selection.get("points", [])
-    if points:
-        variable, category = int(points[0]["y"]), int(points[0]["x"])
-        code = list(st.session_state.code)
-        code[variable] = category
-        set_code(code)
+def on_edit() -> None:
+    """The page's code settled: adopt it (a malformed report changes nothing)."""
+    try:
+        edit = parse_editor_edit(live.edit_of(EDITOR), N, K)
+    except ValueError:
+        return
+    if edit.code != st.session_state.code:
+        st.session_state.pop("posterior", None)  # q(z|x) describes the digit, not the edit
+    set_code(edit.code)
+    st.session_state.start_code = edit.start
+    st.session_state.code_b = edit.code_b
+    st.session_state.show_sample = edit.sample
+    st.session_state.edit_ack = edit.seq
 
 
-def on_new_b() -> None:
-    st.session_state.code_b = rng.integers(K, size=N).tolist()
+def valid(code) -> bool:
+    return len(code) == N and all(0 <= v < K for v in code)
 
 
-if len(st.session_state.get("code", [])) != N or any(v >= K for v in st.session_state.code):
+if not valid(st.session_state.get("code", [])):
     first_digit, _ = argmax_code(model, gallery_images[0])
     set_code(query_value("z", lambda s: parse_code(s, N, K), first_digit), start=True)
-if "start_code" not in st.session_state:
+if not valid(st.session_state.get("start_code", [])):
     st.session_state.start_code = list(st.session_state.code)
-for i in range(N):  # widgets forget their state on other pages: restore it from the code
-    st.session_state.setdefault(f"z{i}", st.session_state.code[i])
-st.session_state.setdefault("code_b", [int(v) for v in np.arange(N) % K])
+if not valid(st.session_state.get("code_b", [])):
+    st.session_state.code_b = [int(v) for v in np.arange(N) % K]
+st.session_state.setdefault("show_sample", False)
+st.session_state.setdefault("edit_ack", 0)
 code = st.session_state.code
 st.query_params["z"] = format_code(code)
+
+# The same digit as the page draws, for its first paint and for AppTest.
+means = decode_to_images(model, [code])[0]  # (28, 28) Bernoulli means
+picture = binary_sample(means) if st.session_state.show_sample else means
+shared = {
+    "N": N,
+    "K": K,
+    "code": code,
+    "start": st.session_state.start_code,
+    "b": st.session_state.code_b,
+    "sample": st.session_state.show_sample,
+    "ack": st.session_state.edit_ack,
+    "decoder": live.decoder_url(model, entry),
+    "talk": talk_mode(),
+}
 
 # -- page ----------------------------------------------------------------------------
 st.title("Latent editor")
 explain(
-    f"The model's latent code is **{N} categorical variables with {K} categories each** "
-    f"({K}^{N} possible codes). Pick a category for each variable and the decoder draws "
-    "the digit at once. Start from a random code or from the code of a real test digit "
-    "(the per-variable argmax of q(z|x)); the atlas shows what every single change would do."
+    f"**{N} categorical variables with {K} categories each** ({K}^{N} codes). Click a cell "
+    "to set a variable, drag across cells to paint, hover to preview a change; arrow keys "
+    "move a cursor and 0–9 set its variable. The digit is decoded in your browser."
 )
-
-buttons = st.columns(4)
-buttons[0].button("Random code", icon=":material/casino:", on_click=on_random, width="stretch")
-buttons[1].button(
-    "Randomize one variable", icon=":material/shuffle:", on_click=on_randomize_one, width="stretch"
-)
-buttons[2].button(
-    "Reset",
-    icon=":material/restart_alt:",
-    on_click=on_reset,
-    width="stretch",
-    help="Back to the starting code",
-)
-show_sample = buttons[3].toggle(
-    "Binary sample", key="show_sample", help="A Bernoulli draw from the means"
+live.mount(
+    "editor",
+    EDITOR,
+    {**shared, "fallback": live.png_data_url(png_bytes(to_uint8(picture)))},
+    on_edit=on_edit,
 )
 
 with st.expander("Start from a test digit", expanded=False):
@@ -129,70 +116,24 @@ with st.expander("Start from a test digit", expanded=False):
         key="gallery_pick",
         on_change=on_gallery,
     )
-
-editor, view = st.columns([3, 2], gap="large")
-with editor:
-    st.subheader("Code")
-    for i in range(N):
-        label, control = st.columns([1, 9], vertical_alignment="center")
-        label.markdown(f"**z{i}**")
-        control.segmented_control(
-            f"z{i}",
-            options=list(range(K)),
-            key=f"z{i}",
-            required=True,
-            on_change=on_variable_change,
-            args=(i,),
-            label_visibility="collapsed",
-        )
-
-means = decode_to_images(model, [code])[0]  # (28, 28) Bernoulli means
-with view:
-    st.subheader("Decoded digit")
-    if show_sample:
-        seed = zlib.crc32(format_code(code).encode())  # the same code, the same sample
-        picture = (np.random.default_rng(seed).random(means.shape) < means).astype(np.float32)
-    else:
-        picture = means
-    st.image(
-        upscale(to_uint8(picture), image_scale(12)),
-        caption=f"z = {format_code(code)}",
+posterior = st.session_state.get("posterior")
+if posterior is not None:
+    index, q = posterior
+    x_col, r_col, q_col = st.columns([1, 1, 3])
+    x_col.image(
+        upscale(to_uint8(gallery_images[index].reshape(28, 28)), 6),
+        caption=f"input: a {gallery_labels[index]}",
         output_format="PNG",
     )
-    posterior = st.session_state.get("posterior")
-    if posterior is not None:
-        index, q = posterior
-        x_col, r_col = st.columns(2)
-        x_col.image(
-            upscale(to_uint8(gallery_images[index].reshape(28, 28)), 6),
-            caption=f"input: a {gallery_labels[index]}",
-            output_format="PNG",
-        )
-        r_col.image(
-            upscale(to_uint8(means), 6), caption="its argmax code, decoded", output_format="PNG"
-        )
-        st.plotly_chart(posterior_heatmap(q, code), width="stretch", key="posterior_heatmap")
+    r_col.image(
+        upscale(to_uint8(means), 6), caption="its argmax code, decoded", output_format="PNG"
+    )
+    q_col.plotly_chart(posterior_heatmap(q, code), width="stretch", key="posterior_heatmap")
 
 st.subheader("Atlas: every single-variable change")
-explain("Row i, column k: the current code with z_i set to k. Click a cell to make that change.")
-atlas = decode_to_images(model, atlas_codes(code, K))  # (N*K, 28, 28), one batch
-st.plotly_chart(
-    atlas_figure(image_grid(atlas, ncols=K, pad=2, scale=2), N, K, code),
-    key="atlas",
-    on_select=on_atlas_click,
-    selection_mode="points",
-    width="stretch",
-    config={"displayModeBar": False},
-)
+explain("Row i, column k: the current code with z_i set to k (outlined: the current code).")
+live.mount("atlas", "live_atlas", shared)
 
 st.subheader("Interpolation, one variable at a time")
-explain("From the current code A to a code B, changing one variable per frame.")
-b_cols = st.columns([1, 3])
-b_cols[0].button("New B", icon=":material/casino:", on_click=on_new_b, width="stretch")
-b_cols[1].text(f"A = {format_code(code)}\nB = {format_code(st.session_state.code_b)}")
-path = interpolation_path(code, st.session_state.code_b)
-st.image(
-    image_grid(decode_to_images(model, path), ncols=len(path), scale=2),
-    caption=f"{len(path) - 1} changes",
-    output_format="PNG",
-)
+explain("From the current code A to a code B, one variable per step: drag along the strip.")
+live.mount("interpolation", "live_interpolation", shared)

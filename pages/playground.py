@@ -1,23 +1,27 @@
-"""Gumbel playground: softmax sharpening into argmax as tau drops, and why it works."""
+"""Gumbel playground: softmax sharpening into argmax as tau drops, and why it works.
+
+τ and π move in the page (pages/live.py, gvae/app/web/live.js): the bars, the entropy,
+the table and the simplex follow the hand from the Gumbel draw this script chose and
+sends along; the script hears the settled τ and π, keeps them in session state and the
+URL, and draws what does not depend on τ.
+"""
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from gvae.app import params
 from gvae.app import playground as pg
-from gvae.app.figures import (
-    estimator_figure,
-    frequency_figure,
-    sample_bars,
-    sharpening_animation,
-    simplex_figure,
-)
-from pages.common import explain, query_value, use_app_navigation
+from gvae.app.figures import estimator_figure, frequency_figure
+from gvae.app.live import TAU_RANGE, float64_bytes, parse_playground_edit
+from pages import live
+from pages.common import explain, query_value, talk_mode, use_app_navigation
 
 use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
-TAUS = [float(f"{t:.3g}") for t in np.logspace(-2, 1, 31)]  # 0.01 ... 10, log-spaced
 ESTIMATOR_TAUS = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+SIMPLEX_POINTS = 3000
+PLAYGROUND = "live_playground"  # the component's key; its state "edit" is the page's report
 
 
 def default_probs(k: int) -> list[float]:
@@ -35,29 +39,7 @@ def parse_probs(text: str) -> np.ndarray:
     return pg.validate_probs([v for v in text.replace(";", ",").split(",") if v.strip()])
 
 
-def parse_tau(text: str) -> float:
-    tau = float(text)
-    if not 0.01 <= tau <= 10:
-        raise ValueError("τ must lie between 0.01 and 10")
-    return min(TAUS, key=lambda t: abs(np.log(t) - np.log(tau)))  # nearest slider stop
-
-
-def parse_seed(text: str) -> int:
-    seed = int(text)
-    if seed < 0:
-        raise ValueError("the seed must be >= 0")
-    return seed
-
-
-# The animation and the estimator plot do not depend on tau: built once per (probs, seed)
-# and shared read-only (cache_resource: no copy), so moving tau only redraws what it moves.
-@st.cache_resource(show_spinner=False, max_entries=64)
-def animation_figure(labels: tuple, probs: tuple, seed: int):
-    noise = pg.fixed_noise(len(probs), seed)
-    frames = {t: pg.soft_sample(np.array(probs), noise, t) for t in reversed(TAUS)}
-    return sharpening_animation(labels, probs, frames)
-
-
+# The estimator plot does not depend on tau: built once per probs and shared read-only.
 @st.cache_resource(show_spinner="Measuring the estimators…", max_entries=16)
 def estimator_plot(probs: tuple):
     stats = pg.estimator_stats(np.array(probs), ESTIMATOR_TAUS, n=100_000, seed=0)
@@ -70,13 +52,19 @@ def frequencies(probs: tuple, n: int, seed: int):
     return pg.gumbel_max_frequencies(p, n, seed), pg.inverse_cdf_frequencies(p, n, seed)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def simplex_noise_bytes(k: int, seed: int) -> bytes:
+    return float64_bytes(pg.simplex_noise(k, SIMPLEX_POINTS, seed).numpy())
+
+
 # -- state, seeded from the URL on a session's first run ---------------------------------
 if "pg_probs" not in st.session_state:
     probs0 = query_value("p", parse_probs, np.array(pg.ARTICLE_PROBS))
     st.session_state.pg_k = len(probs0)
     st.session_state.pg_probs = format_probs(np.round(probs0, 4))
-    st.session_state.pg_tau = query_value("tau", parse_tau, 1.0 if 1.0 in TAUS else TAUS[20])
-    st.session_state.pg_seed = query_value("seed", parse_seed, 0)
+    st.session_state.pg_tau = query_value("tau", lambda s: params.parse_tau(s, *TAU_RANGE), 1.0)
+    st.session_state.pg_seed = query_value("seed", params.parse_seed, 0)
+st.session_state.setdefault("pg_ack", 0)
 
 
 def on_k_change() -> None:
@@ -84,7 +72,18 @@ def on_k_change() -> None:
 
 
 def on_new_noise() -> None:
-    st.session_state.pg_seed += 1
+    st.session_state.pg_seed = (st.session_state.pg_seed + 1) % (params.MAX_SEED + 1)
+
+
+def on_edit() -> None:
+    """τ or π settled in the page: adopt them (a malformed report changes nothing)."""
+    try:
+        edit = parse_playground_edit(live.edit_of(PLAYGROUND), st.session_state.pg_k)
+    except ValueError:
+        return
+    st.session_state.pg_tau = edit.tau
+    st.session_state.pg_probs = format_probs(np.round(edit.probs, 4))
+    st.session_state.pg_ack = edit.seq
 
 
 st.title("Gumbel playground")
@@ -102,12 +101,13 @@ if not st.session_state.get("talk_mode"):
     c3.markdown("**Gumbel-Softmax relaxation**")
     c3.latex(r"y = \mathrm{softmax}\big((\log \pi + g)/\tau\big)")
 
-controls = st.columns([1, 3, 3, 1, 1], vertical_alignment="bottom")
+controls = st.columns([1, 4, 1.2, 1.6], vertical_alignment="bottom")
 controls[0].number_input("K", min_value=2, max_value=10, step=1, key="pg_k", on_change=on_k_change)
-controls[1].text_input("Class probabilities π (normalized for you)", key="pg_probs")
-controls[2].select_slider("Temperature τ (log scale)", options=TAUS, key="pg_tau")
-controls[3].number_input("Noise seed", min_value=0, step=1, key="pg_seed")
-controls[4].button("New noise", icon=":material/casino:", on_click=on_new_noise, width="stretch")
+controls[1].text_input(
+    "Class probabilities π (normalized for you; or drag the grey bars)", key="pg_probs"
+)
+controls[2].number_input("Noise seed", min_value=0, step=1, key="pg_seed")
+controls[3].button("New noise", icon=":material/casino:", on_click=on_new_noise, width="stretch")
 
 try:
     probs = parse_probs(st.session_state.pg_probs)
@@ -127,38 +127,41 @@ st.query_params.update(
 
 noise = pg.fixed_noise(k, seed)
 soft, hard = pg.soft_sample(probs, noise, tau), pg.hard_sample(probs, noise)
-
-left, right = st.columns([3, 2])
-left.plotly_chart(sample_bars(labels, probs, soft, hard, tau), width="stretch", key="bars")
-with right:
-    st.metric(
-        "Entropy of the soft sample (nats)",
-        f"{pg.entropy(soft):.3f}",
-        help="0 for a one-hot vector, log K for uniform",
-    )
-    st.dataframe(
-        pd.DataFrame(
-            {"π": probs, "g": noise.numpy(), "soft sample": soft, "hard sample": hard}, index=labels
-        ).round(4),
-        width="stretch",
-    )
-    explain(
-        "The noise g stays fixed while τ moves: the same sample sharpens. *New noise* draws another."
-    )
-
-st.plotly_chart(
-    animation_figure(tuple(labels), tuple(probs), seed), width="stretch", key="animation"
-)
-
-st.subheader("The simplex")
+simplex = None
 if k == 3:
-    samples = pg.simplex_samples(probs, tau, 3000, seed)
-    st.plotly_chart(simplex_figure(samples, labels, probs, tau), width="stretch", key="simplex")
-    explain(
-        "High τ: samples spread inside the triangle. As τ → 0 they collapse onto the corners, in proportion π."
+    noise_bytes = simplex_noise_bytes(k, seed)
+    url = live.serve(noise_bytes, "application/octet-stream", "simplex", f"simplex-{seed}.bin")
+    simplex = {"url": url, "n": SIMPLEX_POINTS}
+live.mount(
+    "playground",
+    PLAYGROUND,
+    {
+        "labels": labels,
+        "probs": probs.tolist(),
+        "noise": noise.tolist(),  # float64, exact through JSON: the page's draw is this one
+        "tau": tau,
+        "seed": seed,
+        "ack": st.session_state.pg_ack,
+        "simplex": simplex,
+        # What the server computes at this τ (the page recomputes them as τ moves).
+        "soft": soft.tolist(),
+        "hard": hard.tolist(),
+        "entropy": pg.entropy(soft),
+        "talk": talk_mode(),
+    },
+    on_edit=on_edit,
+)
+explain(
+    "Drag τ (or press ▶ Play): the same Gumbel draw g sharpens from nearly uniform to the "
+    "one-hot argmax. Drag a grey π bar to change the class probabilities. "
+    + (
+        "The triangle holds 3,000 relaxed samples: at high τ they spread inside, as τ → 0 "
+        "they collapse onto the corners, in proportion π. "
+        if k == 3
+        else "Set K = 3 to see relaxed samples on the simplex. "
     )
-else:
-    st.info("Set K = 3 to see relaxed samples on the ternary simplex.")
+    + "*New noise* draws another g."
+)
 
 st.subheader("Gumbel-Max is exact")
 n = st.select_slider("Samples N", options=[1_000, 10_000, 100_000], value=10_000, key="pg_n")

@@ -20,8 +20,8 @@ use_app_navigation()
 
 SAMPLE_COUNTS = [100, 1_000, 10_000, 100_000]
 
-seed("rp_mu", "mu", parse_float_in(-3.0, 3.0), 1.0)
-seed("rp_sigma", "sigma", parse_float_in(0.1, 3.0), 0.5)
+seed("rp_mu", "mu", lambda t: round(parse_float_in(-3.0, 3.0)(t), 1), 1.0)  # slider steps
+seed("rp_sigma", "sigma", lambda t: round(parse_float_in(0.1, 3.0)(t), 1), 0.5)
 seed("rp_n", "n", parse_choice(SAMPLE_COUNTS), 1_000)
 seed("rp_seed", "seed", parse_int_in(0, 2**31 - 1), 0)
 

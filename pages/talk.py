@@ -6,7 +6,7 @@ import html
 import streamlit as st
 
 from gvae.app.talk import PAGES, TalkError, parse_talk, talk_path
-from pages.common import use_app_navigation
+from pages.common import message, use_app_navigation
 from pages.talk_kit import slide_urls, talk_slides
 
 use_app_navigation()
@@ -15,7 +15,7 @@ st.title("Talk")
 slides, error = talk_slides()
 path = talk_path()
 if error:
-    st.error(f"The talk file cannot be used: {error}", icon=":material/error:")
+    message("error", f"The talk file cannot be used: {error}", icon=":material/error:")
     st.stop()
 urls = slide_urls(slides)
 
@@ -64,7 +64,7 @@ if st.button("Check", icon=":material/rule:"):
         checked = parse_talk(draft)
         st.success(f"{len(checked)} slides, all valid.", icon=":material/check_circle:")
     except TalkError as problem:
-        st.error(str(problem), icon=":material/error:")
+        message("error", str(problem), icon=":material/error:")
 st.download_button(
     "Download this version", data=draft.encode(), file_name=path.name, mime="application/toml"
 )

@@ -110,23 +110,48 @@ function listen(talk) {
   };
 }
 
-// Scroll a slide's section heading to the top once the page has stopped growing above it
-// (Streamlit scrolls to a #fragment as soon as the heading exists, and charts drawn later
-// push it down; the pages also rewrite the URL, which drops the fragment).
+// Scroll a slide's section heading to the top, and keep it there while the page is still
+// growing above it (Streamlit scrolls to a #fragment as soon as the heading exists; charts
+// and images drawn later push it down, and the pages' URL updates drop the fragment).
+// Done when it has not moved for STABLE_TICKS and no script runs, or when the speaker
+// scrolls or clicks.
+const STABLE_TICKS = 8, TICK_MS = 200, MAX_TICKS = 100;
+
+function scroller(node) {
+  for (let box = node.parentElement; box; box = box.parentElement) {
+    const style = getComputedStyle(box).overflowY;
+    if (box.scrollHeight > box.clientHeight && (style === "auto" || style === "scroll")) return box;
+  }
+  return document.scrollingElement;
+}
+
 function scrollWhenSettled(id) {
-  let last = null, stable = 0, ticks = 0;
+  let last = null, stable = 0, ticks = 0, stopped = false;
+  const stop = () => { stopped = true; };
+  for (const type of ["wheel", "touchmove", "mousedown", "keydown"])
+    window.addEventListener(type, stop, { once: true, capture: true });
   const timer = setInterval(() => {
-    const el = document.getElementById(id);
-    const busy = document.querySelector("[data-testid='stStatusWidget']");
-    const top = el ? Math.round(el.getBoundingClientRect().top + window.scrollY) : null;
-    stable = el && !busy && top === last ? stable + 1 : 0;
-    last = top;
-    if (stable >= 3 || ++ticks > 75) {
-      clearInterval(timer);
-      if (el) el.scrollIntoView({ block: "start" });
-      window.gvaeTalk.scrolled = id;
+    const heading = document.getElementById(id);
+    if (stopped || ++ticks > MAX_TICKS) return finish();
+    if (!heading) return;
+    const box = scroller(heading);
+    const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 2;
+    let top = heading.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    const margin = parseFloat(getComputedStyle(heading).scrollMarginTop) || 0;  // under the header
+    if (top > margin + 2 && !atBottom) {  // lower, and the page can still scroll: bring it up
+      heading.scrollIntoView({ block: "start" });
+      top = heading.getBoundingClientRect().top - box.getBoundingClientRect().top;
     }
-  }, 200);
+    top = Math.round(top);
+    stable = top === last ? stable + 1 : 0;
+    last = top;
+    const busy = document.querySelector("[data-testid='stStatusWidget']");
+    if (!busy && stable >= STABLE_TICKS) finish();
+  }, TICK_MS);
+  function finish() {
+    clearInterval(timer);
+    window.gvaeTalk.scrolled = id;
+  }
 }
 
 export default function (component) {
@@ -144,10 +169,10 @@ export default function (component) {
     const section = here ? talk.slides[here - 1].section : window.location.hash.slice(1);
     if (section) scrollWhenSettled(decodeURIComponent(section));
   }
-  let badge = parentElement.querySelector(".badge");
+  let badge = parentElement.querySelector(".gvae-talk-badge");
   if (!badge) {
     badge = document.createElement("div");
-    badge.className = "badge";
+    badge.className = "gvae-talk-badge";
     badge.setAttribute("data-testid", "gvae-talk-badge");
     parentElement.appendChild(badge);
   }
@@ -165,15 +190,20 @@ export default function (component) {
 """
 
 KEYS_CSS = """
-.badge {
+.gvae-talk-badge {
   position: fixed; right: 12px; bottom: 8px; z-index: 1000;
   font: 600 14px/1.4 sans-serif; padding: 2px 10px; border-radius: 10px;
   color: #1b1f24; background: rgba(242, 245, 249, 0.92); border: 1px solid #c9d1d9;
 }
-.badge[hidden] { display: none; }
+.gvae-talk-badge[hidden] { display: none; }
 """
 
-_keys_component = st.components.v2.component("gvae_talk_keys", js=KEYS_JS, css=KEYS_CSS)
+# Not style-isolated: no shadow root, so that a page's own component stays the first
+# isolated one in the document (the live views' tests and benchmarks look for it there).
+# Its one class name is prefixed accordingly.
+_keys_component = st.components.v2.component(
+    "gvae_talk_keys", js=KEYS_JS, css=KEYS_CSS, isolate_styles=False
+)
 
 
 # -- the talk file ---------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Train: watch a categorical VAE learn, live. Stop, resume and save with nothing lost."""
 
 import math
-import re
 import time
 from dataclasses import fields
 
@@ -13,15 +12,26 @@ from gvae.app.figures import loss_figure, tau_figure, thin
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, png_bytes
 from gvae.app.jobs import TrainingJob, prepare_workers
+from gvae.app.saving import NeedsConfirmation, SaveRefused, save_target
+from gvae.app.text import escape_markdown
 from gvae.config import QUICK_DEMO as D  # the widgets' defaults
 from gvae.config import field_type
 from gvae.trainer import available_devices
-from gvae.weights import DEFAULT_WEIGHTS, SUFFIX
-from pages.common import explain, use_app_navigation
+from gvae.weights import SUFFIX
+from pages.common import (
+    explain,
+    job_board,
+    keep_alive,
+    message,
+    session_key,
+    use_app_navigation,
+)
 
 use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
 
-JOB_KEY = "train_job"
+JOB_KEY = "train_job"  # the session's job, as the board last showed it
+SAVED_KEY = "t_saved_names"  # lower-case names of the files this session saved
+CONFIRM_KEY = "t_confirm_overwrite"  # the existing file the person is asked about
 PREVIEW_EVERY_S = 3.0  # reconstructions and samples are redrawn this often
 CARD_EVAL = {"n_images": 1000, "iw_samples": 100}  # the quick test-set score saved in cards
 DEVICES = available_devices()
@@ -36,6 +46,17 @@ def test_digits(n: int = 8) -> np.ndarray:
 
 def job() -> TrainingJob | None:
     return st.session_state.get(JOB_KEY)
+
+
+def board_view():
+    """This session's training as the server's job board has it (job, place in the queue,
+    notices); the job is mirrored into the session state for the callbacks."""
+    view = job_board().view(session_key()[0])
+    if view.job is None:
+        st.session_state.pop(JOB_KEY, None)
+    else:
+        st.session_state[JOB_KEY] = view.job
+    return view
 
 
 def label(name: str) -> str:
@@ -95,53 +116,57 @@ def on_start() -> None:
     st.session_state.pop("train_message", None)
     try:
         config = read_config()
-        new_job = TrainingJob(config)  # a worker process; raises MissingDataError without MNIST
-    except (ValueError, gvae.GvaeError) as error:  # bad input, no MNIST...: say why
+        job_board().start(*session_key(), config)  # ends the session's previous run
+    except (ValueError, gvae.GvaeError) as error:  # bad input, no or damaged MNIST...: say why
         st.session_state.train_message = ("error", f"Not started: {error}")
-        return
-    st.session_state[JOB_KEY] = new_job
-    new_job.start()
 
 
 def on_stop() -> None:
-    if job():
-        job().stop()
+    job_board().stop(session_key()[0])
 
 
 def on_resume() -> None:
-    if job():
-        job().start()
+    st.session_state.pop("train_message", None)
+    job_board().resume(session_key()[0])
 
 
 def on_reset() -> None:
-    if job():
-        job().close()  # ends its process
+    job_board().reset(session_key()[0])  # ends its process, deletes a paused state
     st.session_state.pop(JOB_KEY, None)
     st.session_state.pop("train_message", None)
 
 
-def valid_name(name: str) -> str:
-    name = name.strip().removesuffix(SUFFIX)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise ValueError(
-            "use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
-        )
-    if name == DEFAULT_WEIGHTS.stem:
-        raise ValueError(f"{name} is the shipped default and cannot be overwritten")
-    return name
-
-
-def on_save() -> None:
+def on_save(confirmed: bool = False) -> None:
     current = job()
+    if current is None:
+        return
+    saved_here = st.session_state.setdefault(SAVED_KEY, set())
     try:
-        name = valid_name(st.session_state.t_save_name)
-    except ValueError as error:
+        path = save_target(
+            st.session_state.t_save_name, gvae.user_weights_dir(), saved_here, confirmed
+        )
+    except NeedsConfirmation as ask:
+        st.session_state[CONFIRM_KEY] = ask.path.name
+        st.session_state.train_message = (
+            "warning",
+            f"{ask.path.name} already exists and was not saved from this session. "
+            "Overwrite it, or choose another name.",
+        )
+        return
+    except SaveRefused as error:
         st.session_state.train_message = ("error", f"Not saved: {error}")
         return
-    path = gvae.user_weights_dir() / f"{name}{SUFFIX}"
-    metrics = current.save(
-        path, CARD_EVAL["n_images"], CARD_EVAL["iw_samples"], {"source": "Train page"}
-    )
+    st.session_state.pop(CONFIRM_KEY, None)
+    existed = path.exists()
+    try:
+        metrics = current.save(
+            path, CARD_EVAL["n_images"], CARD_EVAL["iw_samples"], {"source": "Train page"}
+        )
+    except gvae.GvaeError as error:  # a full disk, a read-only folder, damaged MNIST...
+        kept = f" {path.name} is unchanged." if existed else " Nothing was written."
+        st.session_state.train_message = ("error", f"Not saved: {error}.{kept}")
+        return
+    saved_here.add(path.name.lower())
     st.session_state.train_message = (
         "success",
         f"Saved {path.name} (test −ELBO {metrics['neg_elbo']:.1f}, IW-NLL {metrics['iw_nll']:.1f} nats, "
@@ -149,17 +174,39 @@ def on_save() -> None:
     )
 
 
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def queue_status(view) -> None:
+    """Where this session's run stands while it waits for a training slot."""
+    if view.starting:
+        st.info("Starting the training process…", icon=":material/hourglass_top:")
+    elif view.position is not None:
+        runs = "one training" if view.max_jobs == 1 else f"{view.max_jobs} trainings"
+        st.info(
+            f"Waiting for a free training slot: you are {ordinal(view.position)} in line. "
+            f"This server runs {runs} at a time, each at full speed; yours starts by itself "
+            "when a slot frees. Keep this page open: a run nobody watches leaves the queue.",
+            icon=":material/hourglass_top:",
+        )
+
+
 # -- page ----------------------------------------------------------------------------
 st.title("Train")
 explain(
     "Train a categorical VAE on MNIST right here. Training runs in the background: switch pages "
-    "and come back, it keeps going. The defaults give recognizable digits in about a minute on a "
+    "and come back, it keeps going (a run nobody looks at for a few minutes pauses, and Resume "
+    "continues it). The defaults give recognizable digits in about a minute on a "
     "laptop CPU; the full recipe of the shipped model is in its model card."
 )
 
-current = job()
+view = board_view()
+current = view.job
 running = current is not None and current.running
-st.session_state.t_was_running = running  # the fragment compares against this
+waiting = view.position is not None or view.starting
+# The fragment reruns the whole page when any of these change (buttons, Save section).
+st.session_state.t_phase = (id(current), running, waiting)
 
 with st.expander("Hyperparameters", expanded=current is None):
     columns = st.columns(4)
@@ -171,7 +218,7 @@ b[0].button(
     "Start",
     icon=":material/play_arrow:",
     on_click=on_start,
-    disabled=running,
+    disabled=running or waiting,
     type="primary",
     width="stretch",
     key="t_start",
@@ -180,7 +227,7 @@ b[1].button(
     "Stop",
     icon=":material/stop:",
     on_click=on_stop,
-    disabled=not running,
+    disabled=not (running or waiting),
     width="stretch",
     key="t_stop",
 )
@@ -190,31 +237,41 @@ b[2].button(
     on_click=on_resume,
     width="stretch",
     key="t_resume",
-    disabled=current is None or running or current.done,
+    disabled=current is None or running or waiting or current.done,
 )
 b[3].button(
     "Reset",
     icon=":material/restart_alt:",
     on_click=on_reset,
-    disabled=current is None,
+    disabled=current is None and not waiting,
     width="stretch",
     key="t_reset",
 )
 
-message = st.session_state.get("train_message")
-if message:
-    getattr(st, message[0])(message[1])
+for note in (st.session_state.get("train_message"), view.notice):
+    if note:
+        message(*note)  # plain text: it may quote a file name, a path or an error
 
 
-@st.fragment(run_every=1.0 if running else None)
+@st.fragment(run_every=1.0 if running or waiting else None)
 def live_view() -> None:
-    current = job()
+    keep_alive()  # a fragment run is the session watching, too
+    view = board_view()
+    current = view.job
+    if (
+        id(current),
+        current is not None and current.running,
+        view.position is not None or view.starting,
+    ) != st.session_state.get("t_phase"):
+        st.rerun()  # started, stopped, paused or admitted since the page ran: redraw it all
+    queue_status(view)
     if current is None:
-        st.info("Set the hyperparameters and press Start.")
+        if view.position is None and not view.starting:
+            st.info("Set the hyperparameters and press Start.")
         return
     history = current.history()
     if current.error:
-        st.error(f"Training stopped: {current.error}")
+        message("error", f"Training stopped: {current.error}")
     step, total = current.step, current.total_steps
     eta = current.eta_seconds()
     last = history[-1] if history else {}
@@ -241,7 +298,7 @@ def live_view() -> None:
     preview = st.session_state.get("t_preview")
     stale = preview is None or preview["job"] != id(current)
     due = stale or preview["step"] != step and time.time() - preview["time"] > PREVIEW_EVERY_S
-    if due and current.alive:  # a dead worker's weights are gone; its last preview stays
+    if due and current.has_weights:  # a dead worker's weights are gone; its last preview stays
         digits = test_digits()
         recon, samples = current.preview(digits, n_samples=16)
         pairs = np.concatenate([digits, recon]).reshape(-1, 28, 28)
@@ -268,15 +325,12 @@ def live_view() -> None:
         output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
 
-    if not current.running and st.session_state.get("t_was_running"):
-        st.rerun()  # the run ended between two fragment runs: redraw the buttons too
-
 
 live_view()
 
 if current is not None and not running and current.step > 0:
     st.subheader("Save")
-    if not current.alive:
+    if not current.has_weights:
         st.warning("The training process is gone, and its weights with it; its history is kept.")
     s = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
     s[0].text_input(
@@ -290,7 +344,7 @@ if current is not None and not running and current.step > 0:
         on_click=on_save,
         width="stretch",
         key="t_save",
-        disabled=not current.alive,
+        disabled=not current.has_weights,
     )
     s[2].download_button(
         "Checkpoint",
@@ -299,7 +353,7 @@ if current is not None and not running and current.step > 0:
         file_name=f"gvae-trained{SUFFIX}",
         width="stretch",
         key="t_download",
-        disabled=not current.alive,
+        disabled=not current.has_weights,
     )
     s[3].download_button(
         "History CSV",
@@ -310,3 +364,13 @@ if current is not None and not running and current.step > 0:
         width="stretch",
         key="t_csv",
     )
+    asked = st.session_state.get(CONFIRM_KEY)
+    typed = st.session_state.get("t_save_name", "").strip()
+    if asked and typed.lower().removesuffix(SUFFIX) == asked.lower().removesuffix(SUFFIX):
+        st.button(
+            f"Overwrite {escape_markdown(asked)}",
+            icon=":material/warning:",
+            on_click=on_save,
+            kwargs={"confirmed": True},
+            key="t_overwrite",
+        )

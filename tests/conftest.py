@@ -41,6 +41,24 @@ def assert_no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+@pytest.fixture(autouse=True)
+def job_board():
+    """A fresh server-wide training job board for each test (two trainings at once), so a
+    run one test leaves behind never holds another test's slot; its jobs end afterwards."""
+    from gvae.app.board import JobBoard, replaced_shared_board
+
+    with replaced_shared_board(JobBoard(max_jobs=2)) as board:
+        yield board
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of an element's Markdown that quotes plain text (pages show
+    file and URL text escaped, gvae.app.text)."""
+    from gvae.app.text import unescape_markdown
+
+    return unescape_markdown(markdown)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory):
     """A small real weights file, for weights folders made up by tests."""
@@ -52,3 +70,16 @@ def tiny_model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny") / "tiny.safetensors"
     gvae.save_model(gvae.CategoricalVAE(), path, card={"note": "untrained, for tests"})
     return path
+
+
+def component_data(at, key: str) -> dict:
+    from benchmarks.app import component_data as data
+
+    return data(at, key)
+
+
+def send_component_state(at, key: str, name: str, value):
+    """Rerun as the browser does when a component's script calls setStateValue(name, value)."""
+    from benchmarks.app import with_component_state
+
+    return at._run(with_component_state(at, key, name, value))

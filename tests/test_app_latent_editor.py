@@ -1,16 +1,27 @@
-"""AppTest of the latent editor: controls drive the decoded digit, atlas, deep links."""
+"""AppTest of the latent editor: what the server keeps (the code, the URL, the digit it
+renders for the first paint) and how it follows the page's settled edits.
 
+The page decodes in the browser (tests/test_browser_live.py drives that); here the edits
+arrive as the browser sends them, through the component's state value "edit".
+"""
+
+import base64
+import io
 import json
 
 import numpy as np
 import pytest
-from conftest import assert_no_exception, new_app
+from conftest import assert_no_exception, component_data, new_app, send_component_state, shown
+from PIL import Image
 
 import gvae
 from gvae.app.gallery import load_gallery
+from gvae.app.images import to_uint8
 from gvae.app.latent import argmax_code, atlas_codes, decode_to_images, format_code
+from gvae.app.live import binary_sample, decoder_blob, version
 
 PAGE = "pages/latent_editor.py"
+EDITOR = "live_editor"
 
 
 @pytest.fixture(scope="module")
@@ -18,83 +29,133 @@ def model():
     return gvae.load_model()
 
 
-def controls(at) -> list[int]:
-    return [at.segmented_control(key=f"z{i}").value for i in range(20)]
+def editor(at) -> dict:
+    return component_data(at, EDITOR)
 
 
-def decoded_image_url(at) -> str:
-    return next(i.value[0] for i in at.image if any("z = " in (c or "") for c in i.captions))
+def fallback_pixels(at) -> np.ndarray:
+    """The digit the server rendered for the page (a PNG data URL), as uint8 (28, 28)."""
+    url = editor(at)["fallback"]
+    assert url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
 
 
-def test_page_renders_with_twenty_controls_of_ten_categories():
+def send_edit(at, seq: int, code, start=None, b=None, sample=False):
+    data = editor(at)
+    payload = {
+        "seq": seq,
+        "code": list(code),
+        "start": list(start if start is not None else data["start"]),
+        "b": list(b if b is not None else data["b"]),
+        "sample": sample,
+    }
+    return send_component_state(at, EDITOR, "edit", payload)
+
+
+def test_page_mounts_the_editor_with_the_code_its_digit_and_the_decoder(model):
     at = new_app(page=PAGE)
     assert_no_exception(at)
-    assert len(at.segmented_control) == 20
-    assert all(list(c.options) == [str(k) for k in range(10)] for c in at.segmented_control)
-    assert at.query_params["z"] == format_code(controls(at))
+    data = editor(at)
+    assert (data["N"], data["K"]) == (20, 10)
+    assert len(data["code"]) == 20 and all(0 <= v < 10 for v in data["code"])
+    assert at.query_params["z"] == format_code(data["code"])
+    # Without the page's script, the same code and the same digit are there.
+    expected = to_uint8(decode_to_images(model, [data["code"]])[0])
+    assert np.array_equal(fallback_pixels(at), expected)
+    assert data["decoder"]["version"] == version(decoder_blob(model))
+    assert data["decoder"]["url"].endswith(".bin") and data["module"].endswith(".js")
 
 
-def test_setting_a_category_changes_the_decoded_digit(model):
+def test_a_settled_edit_updates_the_code_the_url_and_the_digit(model):
     at = new_app(page=PAGE)
-    before_code, before_url = controls(at), decoded_image_url(at)
+    before = editor(at)["code"]
     # The single change with the most visible effect (a trained VAE may leave a few
-    # variables nearly unused), found with the atlas function the page calls.
-    atlas = decode_to_images(model, atlas_codes(before_code, 10))
-    base = decode_to_images(model, [before_code])[0]
-    cell = int(np.abs(atlas - base).reshape(200, -1).max(axis=1).argmax())
-    variable, category = divmod(cell, 10)
-    at.segmented_control(key=f"z{variable}").set_value(category).run()
+    # variables nearly unused), found with the atlas function.
+    atlas = decode_to_images(model, atlas_codes(before, 10))
+    base = decode_to_images(model, [before])[0]
+    variable, category = divmod(int(np.abs(atlas - base).reshape(200, -1).max(axis=1).argmax()), 10)
+    after = list(before)
+    after[variable] = category
+    before_pixels = fallback_pixels(at)
+    send_edit(at, 1, after)
     assert_no_exception(at)
-    after_code = controls(at)
-    assert after_code[variable] == category
-    assert sum(a != b for a, b in zip(before_code, after_code)) == 1
-    assert at.query_params["z"] == format_code(after_code)
-    # The pixels differ (through the function the page calls) and so does the image served.
-    before, after = decode_to_images(model, [before_code, after_code])
-    assert np.abs(before - after).max() > 0.2
-    assert decoded_image_url(at) != before_url
+    data = editor(at)
+    assert data["code"] == after and data["ack"] == 1  # the page learns its edit arrived
+    assert at.session_state.code == after
+    assert at.query_params["z"] == format_code(after)
+    assert np.abs(fallback_pixels(at).astype(int) - before_pixels).max() > 50
+    # The atlas and the interpolation views get the same code.
+    assert component_data(at, "live_atlas")["code"] == after
+    assert component_data(at, "live_interpolation")["code"] == after
 
 
-def test_picking_a_gallery_digit_sets_the_argmax_code(model):
+def test_an_edit_carries_the_start_b_and_the_binary_sample(model):
+    at = new_app(page=PAGE)
+    code, start, b = [1] * 20, [2] * 20, [3] * 20
+    send_edit(at, 5, code, start=start, b=b, sample=True)
+    data = editor(at)
+    assert (data["code"], data["start"], data["b"], data["sample"]) == (code, start, b, True)
+    means = decode_to_images(model, [code])[0]
+    assert np.array_equal(fallback_pixels(at), to_uint8(binary_sample(means)))
+    assert set(np.unique(fallback_pixels(at))) <= {0, 255}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "0123",
+        {"seq": 1, "code": [0] * 19, "start": [0] * 20, "b": [0] * 20, "sample": False},
+        {"seq": 1, "code": [10] * 20, "start": [0] * 20, "b": [0] * 20, "sample": False},
+        {"seq": 1, "code": ["1"] * 20, "start": [0] * 20, "b": [0] * 20, "sample": False},
+        {"seq": -1, "code": [0] * 20, "start": [0] * 20, "b": [0] * 20, "sample": False},
+        {"seq": 1, "code": [0] * 20, "start": [0] * 20, "b": [0] * 20, "sample": "yes"},
+        {"seq": 1, "code": [0] * 20},
+    ],
+)
+def test_a_malformed_edit_changes_nothing(payload):
+    at = new_app(page=PAGE)
+    before = editor(at)
+    send_component_state(at, EDITOR, "edit", payload)
+    assert_no_exception(at)
+    after = editor(at)
+    assert (after["code"], after["start"], after["b"], after["ack"]) == (
+        before["code"],
+        before["start"],
+        before["b"],
+        before["ack"],
+    )
+
+
+def test_picking_a_gallery_digit_sets_the_argmax_code_and_an_edit_clears_q(model):
     images, labels, _ = load_gallery()
     at = new_app(page=PAGE)
     at.pills(key="gallery_pick").set_value(4).run()
     assert_no_exception(at)
     expected, _ = argmax_code(model, images[4])
-    assert controls(at) == expected
+    assert editor(at)["code"] == expected and editor(at)["start"] == expected
     # q(z|x) is shown as a 20 x 10 heatmap beside the editor.
     heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
     assert heatmap["type"] == "heatmap" and np.array(heatmap["z"]).shape == (20, 10)
+    edited = list(expected)
+    edited[0] = (edited[0] + 1) % 10
+    send_edit(at, 1, edited)
+    assert not at.get("plotly_chart")  # q(z|x) described the test digit, not the edit
 
 
-def test_atlas_and_interpolation_render(model):
+def test_the_page_echoes_only_edits_it_applied():
+    """A rerun that has not seen the page's latest edit says so (ack), so the page keeps it."""
     at = new_app(page=PAGE)
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    atlas = next(s for s in specs if s["layout"].get("images"))
-    assert atlas["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
-    cells = next(t for t in atlas["data"] if t.get("name") == "cells")
-    assert len(cells["x"]) == 200  # one clickable point per (variable, category)
-    assert any("changes" in (c or "") for img in at.image for c in img.captions)
+    send_edit(at, 3, [4] * 20)
+    assert editor(at)["ack"] == 3
+    at.run()  # a rerun for another reason: same code, same ack
+    assert editor(at)["ack"] == 3 and editor(at)["code"] == [4] * 20
 
 
-def test_buttons_change_the_code():
-    at = new_app(page=PAGE)
-    start = controls(at)
-    at.button[1].click().run()  # randomize one variable
-    one = controls(at)
-    assert sum(a != b for a, b in zip(start, one)) == 1
-    at.button[2].click().run()  # reset
-    assert controls(at) == start
-    at.button[0].click().run()  # random code
-    assert_no_exception(at)
-    assert len(controls(at)) == 20
-
-
-def test_a_valid_deep_link_sets_the_controls():
+def test_a_valid_deep_link_sets_the_code():
     code = "01234567890123456789"
     at = new_app({"z": code}, page=PAGE)
     assert_no_exception(at)
-    assert format_code(controls(at)) == code
+    assert format_code(editor(at)["code"]) == code
     assert not at.warning
 
 
@@ -105,7 +166,7 @@ def test_a_malformed_deep_link_warns_and_falls_back(bad):
     at = new_app({"z": bad}, page=PAGE)
     assert_no_exception(at)
     assert any("Ignoring the URL parameter z" in w.value for w in at.warning)
-    assert len(controls(at)) == 20 and at.query_params["z"] != bad
+    assert len(editor(at)["code"]) == 20 and at.query_params["z"] != bad
 
 
 def test_a_corrupt_weights_file_is_reported_not_raised(tmp_path, monkeypatch, tiny_model_path):
@@ -114,7 +175,21 @@ def test_a_corrupt_weights_file_is_reported_not_raised(tmp_path, monkeypatch, ti
     monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(tmp_path))
     at = new_app(page=PAGE)
     assert_no_exception(at)
-    errors = [e.value for e in at.sidebar.error]
+    errors = [shown(e.value) for e in at.sidebar.error]
     assert any("broken.safetensors" in e and "cannot be loaded" in e for e in errors)
     assert "broken" not in at.sidebar.selectbox[0].options
     assert "tiny" in at.sidebar.selectbox[0].options
+
+
+def test_choosing_another_model_sends_its_decoder(tmp_path, monkeypatch, tiny_model_path):
+    tiny_path = tmp_path / tiny_model_path.name  # whatever the weights format
+    tiny_path.write_bytes(tiny_model_path.read_bytes())
+    monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(tmp_path))
+    at = new_app(page=PAGE)
+    first = editor(at)["decoder"]
+    at.sidebar.selectbox[0].set_value("tiny").run()
+    assert_no_exception(at)
+    second = editor(at)["decoder"]
+    assert second["version"] != first["version"] and second["url"] != first["url"]
+    tiny = gvae.load_model(tiny_path)
+    assert second["version"] == version(decoder_blob(tiny))

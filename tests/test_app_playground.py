@@ -1,12 +1,16 @@
-"""AppTest of the Gumbel playground: tau, fixed noise, Gumbel-Max, estimators."""
+"""AppTest of the Gumbel playground: tau and pi from the page, fixed noise, Gumbel-Max,
+estimators. (The page's own sampling as tau moves is driven in tests/test_browser_live.py.)"""
 
 import json
 
 import numpy as np
 import pytest
-from conftest import assert_no_exception, new_app
+from conftest import assert_no_exception, component_data, new_app, send_component_state
+
+from gvae.app import playground as pg
 
 PAGE = "pages/playground.py"
+PLAYGROUND = "live_playground"
 
 
 def chart(at, title_part: str) -> dict:
@@ -18,13 +22,17 @@ def chart(at, title_part: str) -> dict:
     raise AssertionError(f"no chart titled {title_part!r}")
 
 
-def soft_values(at) -> list[float]:
-    bars = chart(at, "One Gumbel draw")["data"]
-    return next(b for b in bars if b["name"].startswith("soft"))["y"]
+def panel(at) -> dict:
+    return component_data(at, PLAYGROUND)
 
 
-def entropy(at) -> float:
-    return float(next(m for m in at.metric if "Entropy" in m.label).value)
+_seq = iter(range(1, 1_000_000))
+
+
+def settle(at, tau: float, probs=None):
+    """What the page sends when τ (and π) come to rest."""
+    value = {"seq": next(_seq), "tau": tau, "probs": probs or panel(at)["probs"]}
+    return send_component_state(at, PLAYGROUND, "edit", value)
 
 
 @pytest.fixture(scope="module")
@@ -32,30 +40,69 @@ def at():
     return new_app(page=PAGE)
 
 
-def test_page_renders(at):
+def test_page_renders_with_the_articles_example(at):
     assert_no_exception(at)
     assert not at.error
     assert at.text_input(key="pg_probs").value == "0.05, 0.25, 0.7"
+    data = panel(at)
+    assert data["labels"] == ["Red", "Blue", "White"] and data["tau"] == 1.0
+    assert data["probs"] == pytest.approx([0.05, 0.25, 0.7])
+    # The page gets the very Gumbel draw the server uses (exact floats through JSON).
+    assert data["noise"] == pg.fixed_noise(3, 0).tolist()
+    assert not at.get("select_slider") or all(s.key != "pg_tau" for s in at.select_slider)
 
 
-def test_moving_tau_changes_the_bar_chart(at):
-    at.select_slider(key="pg_tau").set_value(1.0).run()
-    before = soft_values(at)
-    at.select_slider(key="pg_tau").set_value(0.1).run()
+def test_a_settled_tau_updates_state_url_and_the_servers_sample(at):
+    settle(at, 1.0)
+    before = panel(at)["soft"]
+    settle(at, 0.1)
     assert_no_exception(at)
-    after = soft_values(at)
-    assert before != after
+    data = panel(at)
+    assert data["tau"] == 0.1 and data["soft"] != before
     assert at.query_params["tau"] == "0.1"
+    expected = pg.soft_sample(np.array(data["probs"]), pg.fixed_noise(3, 0), 0.1)
+    assert np.allclose(data["soft"], expected, atol=0, rtol=0)
 
 
 def test_entropy_falls_monotonically_as_tau_decreases_for_fixed_noise(at):
-    taus = sorted(at.select_slider(key="pg_tau").options, key=float, reverse=True)
     entropies = []
-    for tau in taus[::3]:
-        at.select_slider(key="pg_tau").set_value(float(tau)).run()
-        entropies.append(entropy(at))
+    for tau in np.logspace(1, -2, 11):
+        settle(at, float(f"{tau:.3g}"))
+        entropies.append(panel(at)["entropy"])
     assert all(a >= b - 1e-3 for a, b in zip(entropies, entropies[1:])), entropies
     assert entropies[0] > 1.0 and entropies[-1] < 0.05  # near log 3 at tau = 10, ~0 at 0.01
+
+
+def test_dragged_pi_updates_the_text_box_and_the_url():
+    at = new_app(page=PAGE)
+    settle(at, 0.5, [0.2, 0.2, 0.6])
+    assert_no_exception(at)
+    assert at.text_input(key="pg_probs").value == "0.2, 0.2, 0.6"
+    assert at.query_params["p"] == "0.2,0.2,0.6"
+    assert panel(at)["probs"] == pytest.approx([0.2, 0.2, 0.6])
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"seq": 99, "tau": 0.001, "probs": [0.2, 0.2, 0.6]},
+        {"seq": 99, "tau": 0.5, "probs": [0.2, 0.8]},
+        {"seq": 99, "tau": 0.5, "probs": [-1, 1, 1]},
+        {"seq": 99, "tau": "hot", "probs": [0.2, 0.2, 0.6]},
+        "tau=0.5",
+    ],
+)
+def test_a_malformed_report_changes_nothing(edit):
+    at = new_app(page=PAGE)
+    before = panel(at)
+    send_component_state(at, PLAYGROUND, "edit", edit)
+    assert_no_exception(at)
+    after = panel(at)
+    assert (after["tau"], after["probs"], after["ack"]) == (
+        before["tau"],
+        before["probs"],
+        before["ack"],
+    )
 
 
 def test_gumbel_max_histogram_matches_pi_within_the_stated_tolerance(at):
@@ -69,15 +116,23 @@ def test_gumbel_max_histogram_matches_pi_within_the_stated_tolerance(at):
     assert (np.abs(inverse_cdf - pi) < tolerance).all(), inverse_cdf
 
 
-def test_k3_shows_a_ternary_plot_and_k4_does_not():
+def test_k3_sends_the_simplex_noise_and_k4_does_not():
     at = new_app(page=PAGE)
-    assert chart(at, "simplex")["data"][0]["type"] == "scatterternary"
+    simplex = panel(at)["simplex"]
+    assert simplex["n"] == 3000 and simplex["url"].endswith(".bin")
     at.number_input(key="pg_k").set_value(4).run()
     assert_no_exception(at)
     assert at.text_input(key="pg_probs").value == "0.1, 0.2, 0.3, 0.4"
-    with pytest.raises(AssertionError):
-        chart(at, "simplex")
-    assert any("K = 3" in i.value for i in at.info)
+    assert panel(at)["simplex"] is None and panel(at)["labels"] == ["c0", "c1", "c2", "c3"]
+
+
+def test_new_noise_sends_a_new_draw():
+    at = new_app(page=PAGE)
+    before = panel(at)["noise"]
+    at.button[0].click().run()  # New noise
+    assert_no_exception(at)
+    assert panel(at)["seed"] == 1 and panel(at)["noise"] == pg.fixed_noise(3, 1).tolist()
+    assert panel(at)["noise"] != before
 
 
 @pytest.mark.parametrize(
@@ -94,7 +149,8 @@ def test_invalid_probabilities_are_refused_with_a_message(probs, message):
     at.text_input(key="pg_probs").set_value(probs).run()
     assert_no_exception(at)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    assert not at.get("plotly_chart")  # nothing is drawn from invalid input
+    drawn = [c for c in at.get("bidi_component") if c.key != "gvae_talk_keys"]  # app.py's keys
+    assert not at.get("plotly_chart") and not drawn  # nothing drawn
 
 
 def test_estimator_plot_shows_st_biased_and_relaxed_bias_shrinking(at):
@@ -113,7 +169,7 @@ def test_estimator_plot_shows_st_biased_and_relaxed_bias_shrinking(at):
 def test_deep_link_sets_tau_probabilities_and_seed():
     at = new_app({"tau": "0.1", "p": "0.2,0.3,0.5", "seed": "7"}, page=PAGE)
     assert_no_exception(at)
-    assert at.select_slider(key="pg_tau").value == 0.1
+    assert panel(at)["tau"] == 0.1 and panel(at)["seed"] == 7
     assert at.number_input(key="pg_seed").value == 7
     assert at.text_input(key="pg_probs").value == "0.2, 0.3, 0.5"
     assert not at.warning

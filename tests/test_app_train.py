@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_no_exception, new_app
+from conftest import assert_no_exception, new_app, shown
 
 import gvae
 
@@ -91,7 +91,7 @@ def test_start_grow_stop_resume_save(weights_dir):
     at.text_input(key="t_save_name").set_value("from-the-app").run()
     at.button(key="t_save").click().run()
     assert_no_exception(at)
-    assert any("Saved from-the-app.safetensors" in s.value for s in at.success)
+    assert any("Saved from-the-app.safetensors" in shown(s.value) for s in at.success)
     model = gvae.load_model(weights_dir / "from-the-app.safetensors")
     assert model.card["steps"] == job(at).step and "neg_elbo" in model.card["metrics"]
     # Selectable at once on the other pages. (AppTest drops the sidebar from its tree once
@@ -119,7 +119,7 @@ def test_an_invalid_hyperparameter_shows_an_error_and_starts_nothing(key, value,
     at = new_app(page=PAGE)
     configure(at, max_steps=10, **{key: value}).button(key="t_start").click().run()
     assert_no_exception(at)
-    assert any(message in e.value and "Not started" in e.value for e in at.error)
+    assert any(message in shown(e.value) and "Not started" in e.value for e in at.error)
     assert "train_job" not in at.session_state
 
 
@@ -134,7 +134,7 @@ def test_missing_mnist_is_explained(monkeypatch, tmp_path):
     at = new_app(page=PAGE)
     configure(at, max_steps=10).button(key="t_start").click().run()
     assert_no_exception(at)
-    message = " ".join(e.value for e in at.error)
+    message = " ".join(shown(e.value) for e in at.error)
     assert "MNIST/raw" in message and "GVAE_DATA_DIR" in message
 
 

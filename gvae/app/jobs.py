@@ -11,14 +11,21 @@ writes unasked, so a front end that stops reading (a user on another page) never
 it. Workers fork from a server process that has imported torch once, so a Start after
 the first one is answered in a fraction of a second. A ThreadTuner picks the worker's
 torch thread count from what trains fastest beside the UI.
+
+A job can be suspended: the worker writes the Trainer's whole state to a file between two
+steps and exits, freeing its memory and CPU; the job still reads its weights from that
+file, and restore() continues the run exactly where it stopped. Which jobs run, wait or
+are suspended is decided by gvae.app.board.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import io
 import multiprocessing
+import os
 import threading
 import time
 import weakref
@@ -27,13 +34,14 @@ from multiprocessing import forkserver
 import numpy as np
 import torch
 
+from gvae.app.saving import write_weights
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import ensure_mnist, fixed_test_set
 from gvae.errors import GvaeError, MissingDataError
 from gvae.metrics import evaluate
 from gvae.model import CategoricalVAE
-from gvae.trainer import Trainer
-from gvae.weights import save_model, to_bytes
+from gvae.trainer import Trainer, pick_device
+from gvae.weights import to_bytes
 
 HISTORY_COLUMNS = ("step", "epoch", "loss", "reconstruction", "kl", "tau", "lr")
 REFRESH_S = 0.05  # reads within this long of the last answer reuse it
@@ -45,13 +53,25 @@ REPLY_TIMEOUT_S = 120.0  # a worker answers between two steps; this is only a sa
 # root has it; elsewhere each worker imports torch itself, a few seconds slower.)
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["gvae.app.jobs"])
-_RAISED_AS = {"ValueError": ValueError, "MissingDataError": MissingDataError}
+_RAISED_AS = {
+    "ValueError": ValueError,
+    "MissingDataError": MissingDataError,
+    "DataFileError": MissingDataError,  # its message names the file and the problem
+}
+WORKER_NAME = b"gvae-training"  # the worker's process name, as `ps` and /proc/<pid>/comm show it
 
 
 def prepare_workers() -> None:
     """Start the worker server now; it imports torch in the background, so the first
     Start need not wait for it. Returns at once; calling it again costs nothing."""
     forkserver.ensure_running()
+
+
+def check_start(config: TrainConfig, data_dir=None) -> None:
+    """What creating a job would reject, checked here without starting a process: an
+    unavailable device (ValueError), missing or damaged MNIST (MissingDataError)."""
+    pick_device(config.device)
+    ensure_mnist(data_dir)
 
 
 # -- the worker process -----------------------------------------------------------------
@@ -124,20 +144,35 @@ def _weights(trainer: Trainer) -> dict:
     return {"state": state, "card": trainer.card()}  # the card holds the model config
 
 
-def _worker_main(conn, config: TrainConfig, data_dir: str) -> None:
+def _name_process(name: bytes) -> None:
+    """Set the process name `ps` shows (Linux), so an operator can tell workers apart."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(15, name, 0, 0, 0)  # 15: PR_SET_NAME
+
+
+def _load_trainer(config: TrainConfig, data_dir: str, state_path: str | None) -> Trainer:
+    if state_path is None:
+        return Trainer(config, data_dir=data_dir)
+    return Trainer.load_state(state_path, data_dir=data_dir)  # a suspended run, exactly
+
+
+def _worker_main(
+    conn, config: TrainConfig, data_dir: str, state_path: str | None = None, since: int = 0
+) -> None:
+    _name_process(WORKER_NAME)
     torch.set_flush_denormal(True)  # as gvae.train does: subnormal floats are slow on x86
     try:
-        trainer = Trainer(config, data_dir=data_dir)
+        trainer = _load_trainer(config, data_dir, state_path)
     except Exception as error:  # sent back, raised by TrainingJob() in the front end
         conn.send(("error", type(error).__name__, str(error)))
         return
-    conn.send(("ready", _view(trainer, False, None, 0)))
+    conn.send(("ready", _view(trainer, False, None, since)))
     tuner = ThreadTuner(torch.get_num_threads())
     running, error = False, None
     while True:
         if not running or conn.poll():  # idle: wait for a request; running: peek
             try:
-                command, since = conn.recv()
+                command, since, *args = conn.recv()
             except EOFError:  # the front end went away
                 return
             if command == "close":
@@ -145,10 +180,18 @@ def _worker_main(conn, config: TrainConfig, data_dir: str) -> None:
             if command == "run" and not trainer.done:
                 running, error = True, None
                 tuner.restart()
-            elif command == "stop":
+            elif command in ("stop", "suspend"):
                 running = False
             reply = _weights(trainer) if command == "weights" else {}
+            if command == "suspend":  # between two steps: the state is whole
+                try:
+                    trainer.save_state(args[0])  # atomic: never half-written
+                    reply = {"card": trainer.card()}
+                except Exception as failure:  # e.g. a full disk: keep the worker
+                    reply = {"suspend_error": f"{type(failure).__name__}: {failure}"}
             conn.send(("ok", {**_view(trainer, running, error, since), **reply}))
+            if command == "suspend" and "card" in reply:
+                return
         if running:
             try:
                 trainer.train_step()
@@ -161,7 +204,7 @@ def _worker_main(conn, config: TrainConfig, data_dir: str) -> None:
 
 
 def _shut_down(process, conn) -> None:
-    """Ask the worker to exit, then make sure it has (at GC or interpreter exit)."""
+    """Ask the worker to exit, then make sure it has (at close, GC or interpreter exit)."""
     with contextlib.suppress(OSError, ValueError):  # already gone or closed
         conn.send(("close", 0))
     process.join(timeout=5)
@@ -178,26 +221,32 @@ class TrainingJob:
 
     def __init__(self, config: TrainConfig, data_dir=None):
         self.config = config
-        root = ensure_mnist(data_dir)  # here, where a download or its failure is visible
-        self._conn, child_conn = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(
-            target=_worker_main,
-            args=(child_conn, config, str(root)),
-            name="gvae-training",
-            daemon=True,
-        )
-        self.process.start()
-        child_conn.close()
-        self._finalizer = weakref.finalize(self, _shut_down, self.process, self._conn)
+        self._data_dir = ensure_mnist(data_dir)  # here, where a download or its failure is visible
         self._lock = threading.Lock()  # one request at a time, from any thread
         self._history: list[dict] = []
         self._view: dict = {}
         self._refreshed_at = float("-inf")
         self._failure: str | None = None  # set if the worker dies under us
         self._closed = False
+        self._suspended: dict | None = None  # {"path", "card"} while suspended to a file
+        self._spawn(state_path=None)
+
+    def _spawn(self, state_path: str | None) -> None:
+        """Start a worker: a fresh run, or the run saved at state_path."""
+        self._conn, child_conn = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(
+            target=_worker_main,
+            args=(child_conn, self.config, str(self._data_dir), state_path, len(self._history)),
+            name="gvae-training",
+            daemon=True,
+        )
+        self.process.start()
+        child_conn.close()
+        self._finalizer = weakref.finalize(self, _shut_down, self.process, self._conn)
         kind, *payload = self._receive()
         if kind == "error":
-            self.close()
+            self._finalizer()
+            self._closed = True
             error_type, message = payload
             raise _RAISED_AS.get(error_type, GvaeError)(message)
         self._apply(payload[0])
@@ -239,9 +288,61 @@ class TrainingJob:
         self._request("stop")
 
     def close(self) -> None:
-        """End the worker process; the job can only be read from then on."""
-        self._finalizer()
-        self._closed = True
+        """End the worker process and delete a suspended state; the job can only be read
+        (history, status) from then on."""
+        with self._lock:
+            self._finalizer()
+            self._closed = True
+            self._view = {**self._view, "running": False}
+            if self._suspended is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._suspended["path"])
+                self._suspended = None
+
+    def suspend(self, path) -> bool:
+        """Stop training, write the run's whole state to `path` and end the worker, which
+        frees its memory; the weights stay readable, and restore() continues the run
+        exactly. False (and the worker kept) if the state could not be written."""
+        with self._lock:
+            if self._failure is not None or self._closed:
+                return False
+            try:
+                self._conn.send(("suspend", len(self._history), str(path)))
+                reply = self._receive()[1]
+            except (EOFError, OSError, GvaeError) as error:
+                self._failure = f"the training process ended unexpectedly ({error})"
+                self._view = {**self._view, "running": False}
+                return False
+            error = reply.pop("suspend_error", None)
+            card = reply.pop("card", None)
+            self._apply(reply)
+            if error is not None:
+                return False
+            self._finalizer()  # the worker has exited: join it
+            self._closed = True
+            self._suspended = {"path": str(path), "card": card}
+            return True
+
+    def restore(self) -> None:
+        """Start a worker again from the suspended state (stopped, at the same step);
+        the state file is deleted once the worker has read it. No-op if not suspended."""
+        with self._lock:
+            if self._suspended is None:
+                return
+            path = self._suspended["path"]
+            self._spawn(state_path=path)  # raises like TrainingJob() on failure
+            self._closed, self._suspended = False, None
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    @property
+    def suspended(self) -> bool:
+        return self._suspended is not None
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether snapshot() can read weights: from the worker, or the suspended state."""
+        return self.suspended or self.alive
 
     # -- what a front end reads ---------------------------------------------------------
     @property
@@ -281,6 +382,8 @@ class TrainingJob:
             return "failed"
         if self.done:
             return "finished"
+        if self.suspended:
+            return "paused"
         return "stopped" if self.step > 0 else "ready"
 
     def history(self) -> list[dict]:
@@ -295,13 +398,20 @@ class TrainingJob:
         return (self.total_steps - self.step) / history[-1]["steps_per_s"]
 
     def snapshot(self) -> tuple[CategoricalVAE, dict]:
-        """The model between two steps, in eval mode, and its card (recipe and progress)."""
-        reply = self._request("weights")
-        if "state" not in reply:
+        """The model between two steps, in eval mode, and its card (recipe and progress):
+        from the worker, or from the state file of a suspended job."""
+        reply = self._request("weights")  # a suspended job answers at once, without weights
+        if "state" in reply:
+            model = CategoricalVAE(ModelConfig.from_dict(reply["card"]["model_config"]))
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in reply["state"].items()})
+            return model.eval(), reply["card"]
+        suspended = self._suspended
+        if suspended is None:
             raise GvaeError(f"no weights to read: {self._failure or 'the job is closed'}")
-        model = CategoricalVAE(ModelConfig.from_dict(reply["card"]["model_config"]))
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in reply["state"].items()})
-        return model.eval(), reply["card"]
+        state = torch.load(suspended["path"], map_location="cpu", weights_only=True)
+        model = CategoricalVAE(ModelConfig.from_dict(state["model_config"]))
+        model.load_state_dict(state["model"])
+        return model.eval(), suspended["card"]
 
     @torch.no_grad()
     def preview(self, digits: np.ndarray, n_samples: int = 16, seed: int = 0):
@@ -330,10 +440,11 @@ class TrainingJob:
 
     def save(self, path, eval_images: int = 1000, iw_samples: int = 100, card: dict | None = None):
         """Save a snapshot with its card: the recipe and a quick test-set score that says
-        how it was computed (the first `eval_images` test images, k = `iw_samples`)."""
+        how it was computed (the first `eval_images` test images, k = `iw_samples`).
+        A failed write raises SaveError with a one-line reason."""
         model, recipe = self.snapshot()
         test, _ = fixed_test_set(limit=eval_images)
         metrics = evaluate(model, test, iw_samples, seed=0)
         metrics["note"] = f"quick score: first {eval_images} test images, k = {iw_samples}"
-        save_model(model, path, card={**recipe, **(card or {}), "metrics": metrics})
+        write_weights(model, path, card={**recipe, **(card or {}), "metrics": metrics})
         return metrics

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from gvae.app.text import cut
 from gvae.model import CategoricalVAE
 
 
@@ -22,15 +23,16 @@ def format_code(code) -> str:
 def parse_code(text: str, latent_dim: int, categorical_dim: int) -> list[int]:
     """Inverse of format_code; ValueError says exactly what is wrong with `text`."""
     text = (text or "").strip()
+    quoted = cut(repr(text))  # a long or hostile value is quoted short
     parts = text.split(",") if "," in text else list(text)
     if len(parts) != latent_dim:
-        raise ValueError(f"a code needs {latent_dim} values, got {len(parts)} in {text!r}")
-    if not all(p.strip().isdigit() for p in parts):
-        raise ValueError(f"a code holds only digits 0-{categorical_dim - 1}, got {text!r}")
+        raise ValueError(f"a code needs {latent_dim} values, got {len(parts)} in {quoted}")
+    if not all(p.strip().isascii() and p.strip().isdigit() for p in parts):
+        raise ValueError(f"a code holds only digits 0-{categorical_dim - 1}, got {quoted}")
     code = [int(p) for p in parts]
     if max(code) >= categorical_dim:
         raise ValueError(
-            f"categories run from 0 to {categorical_dim - 1}, got {max(code)} in {text!r}"
+            f"categories run from 0 to {categorical_dim - 1}, got {max(code)} in {quoted}"
         )
     return code
 

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import torch
 
+from gvae.app.text import cut
 from gvae.gumbel import ESTIMATORS, gumbel_softmax, sample_gumbel
 
 ARTICLE_PROBS = (0.05, 0.25, 0.7)
@@ -22,15 +23,16 @@ def validate_probs(values) -> np.ndarray:
     try:
         p = np.asarray([float(v) for v in values], dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"probabilities must be numbers, got {values!r}") from None
+        raise ValueError(f"probabilities must be numbers, got {cut(repr(values))}") from None
     if len(p) < 2 or len(p) > 10:
         raise ValueError(f"between 2 and 10 categories, got {len(p)}")
     if not np.isfinite(p).all():
         raise ValueError("probabilities must be finite numbers (no NaN or infinity)")
     if (p < 0).any():
         raise ValueError(f"probabilities cannot be negative, got {p.min():g}")
-    if p.sum() <= 0:
+    if p.max() <= 0:
         raise ValueError("at least one probability must be positive (they are all zero)")
+    p = p / p.max()  # first into [0, 1]: the sum of huge values (1e308, 1e308) overflows
     return p / p.sum()
 
 
@@ -60,11 +62,16 @@ def entropy(p: np.ndarray) -> float:
     return float(-(nz * np.log(nz)).sum())
 
 
+def simplex_noise(k: int, n: int, seed: int) -> torch.Tensor:
+    """The n Gumbel draws (n, k) behind the simplex's samples; row 0 is fixed_noise(k, seed)."""
+    return sample_gumbel((n, k), torch.Generator().manual_seed(seed), torch.float64)
+
+
 def simplex_samples(probs: np.ndarray, tau: float, n: int, seed: int) -> np.ndarray:
-    """n relaxed samples (n, K) at temperature tau."""
+    """n relaxed samples (n, K) at temperature tau, from simplex_noise (the page gets the
+    same noise and moves the same points)."""
     logits = log_probs(probs).expand(n, len(probs))
-    g = torch.Generator().manual_seed(seed)
-    return gumbel_softmax(logits, tau, generator=g).numpy()
+    return gumbel_softmax(logits, tau, noise=simplex_noise(len(probs), n, seed)).numpy()
 
 
 def gumbel_max_frequencies(probs: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -162,6 +169,7 @@ __all__ = [
     "gumbel_max_frequencies",
     "hard_sample",
     "inverse_cdf_frequencies",
+    "simplex_noise",
     "simplex_samples",
     "soft_sample",
     "straight_through_example",
