@@ -42,7 +42,8 @@ def use_app_navigation() -> None:
 
 
 MODEL_KEY = "model_name"  # session state and query parameter of the chosen model
-TALK_KEY = "talk_mode"
+TALK_KEY = "talk_mode"  # session state of talk mode (?talk=1), pages/stage.py
+THEME_KEY = "gvae_dark"  # session state of the theme (?theme=dark): True for dark
 
 
 def _folder_signature(folder: Path) -> tuple:
@@ -140,14 +141,55 @@ def model_selector() -> None:
 
 
 def talk_mode() -> bool:
-    """Presentation mode: bigger images, explanations hidden."""
+    """Talk mode: large type for a projector, explanations cut to a line (pages/stage.py)."""
     return bool(st.session_state.get(TALK_KEY, False))
 
 
-def explain(markdown: str) -> None:
-    """Explanatory text, hidden in presentation mode."""
+def theme() -> str:
+    """ "dark" or "light": the theme the app asks the browser for (pages/stage.py)."""
+    return "dark" if st.session_state.get(THEME_KEY) else "light"
+
+
+def explain(markdown: str, line: str | None = None) -> None:
+    """Explanatory text; in talk mode only its one-`line` summary, if it has one."""
     if not talk_mode():
         st.markdown(markdown)
+    elif line:
+        st.markdown(line)
+
+
+# Chart text at a projector's sizes (px): ticks, axis titles, figure and subplot titles.
+TALK_FONTS = {"tick": 18, "axis": 20, "title": 22, "legend": 18}
+TEXT_COLORS = {"light": "#1b1f24", "dark": "#e6edf3"}  # .streamlit/config.toml textColor
+
+
+def styled(figure):
+    """A copy of a Plotly figure in the app's theme and, in talk mode, at projector sizes.
+
+    Every page draws its charts through chart(), so this is the one place that styles
+    them. Text takes the theme's text colour (Streamlit's grey tick labels are 3.7:1 on
+    white) and a transparent background, so a chart never lights up a dark page."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(figure)
+    color = TEXT_COLORS[theme()]
+    fig.update_layout(font_color=color, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    fig.update_xaxes(tickfont_color=color, title_font_color=color)
+    fig.update_yaxes(tickfont_color=color, title_font_color=color)
+    fig.update_annotations(font_color=color)
+    if talk_mode():
+        f = TALK_FONTS
+        fig.update_layout(font_size=f["tick"], title_font_size=f["title"])
+        fig.update_layout(legend_font_size=f["legend"])
+        fig.update_xaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
+        fig.update_yaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
+        fig.update_annotations(font_size=f["title"])  # subplot titles
+    return fig
+
+
+def chart(figure, where=st, **kwargs):
+    """st.plotly_chart of styled(figure), in Streamlit's theme."""
+    return where.plotly_chart(styled(figure), theme="streamlit", **kwargs)
 
 
 def message(kind: str, text: str, where=st, **kwargs) -> None:

@@ -19,6 +19,7 @@ from gvae.config import field_type
 from gvae.trainer import available_devices
 from gvae.weights import SUFFIX
 from pages.common import (
+    chart,
     explain,
     job_board,
     keep_alive,
@@ -291,8 +292,8 @@ def live_view() -> None:
         figures = st.session_state.t_figures = {"job": id(current), "loss": None, "tau": None}
     figures["loss"] = loss_figure(shown, smoothing, figures["loss"])
     figures["tau"] = tau_figure(shown, figures["tau"])
-    left.plotly_chart(figures["loss"], width="stretch", key="t_loss")
-    right.plotly_chart(figures["tau"], width="stretch", key="t_tau")
+    chart(figures["loss"], left, width="stretch", key="t_loss")
+    chart(figures["tau"], right, width="stretch", key="t_tau")
 
     preview = st.session_state.get("t_preview")
     stale = preview is None or preview["job"] != id(current)
