@@ -92,19 +92,23 @@ explain(
     "*Gumbel-Max trick*. Replacing the argmax by a softmax with temperature τ makes the sample "
     "differentiable; as τ drops, the soft sample sharpens into the one-hot argmax."
 )
-# The equations are the talk: kept in talk mode.
+# The equations are the talk: kept in talk mode, without their headings.
 c1, c2, c3 = st.columns(3)
-c1.markdown("**Gumbel noise**")
+if not talk_mode():
+    c1.markdown("**Gumbel noise**")
+    c2.markdown("**Gumbel-Max trick**")
+    c3.markdown("**Gumbel-Softmax relaxation**")
 c1.latex(r"g = -\log(-\log U),\ U \sim \mathcal{U}(0, 1)")
-c2.markdown("**Gumbel-Max trick**")
 c2.latex(r"\arg\max_k\,(\log \pi_k + g_k) \sim \mathrm{Cat}(\pi)")
-c3.markdown("**Gumbel-Softmax relaxation**")
 c3.latex(r"y = \mathrm{softmax}\big((\log \pi + g)/\tau\big)")
 
 controls = st.columns([1, 4, 1.2, 1.6], vertical_alignment="bottom")
 controls[0].number_input("K", min_value=2, max_value=10, step=1, key="pg_k", on_change=on_k_change)
 controls[1].text_input(
-    "Class probabilities π (normalized for you; or drag the grey bars)", key="pg_probs"
+    "π (or drag the grey bars)"
+    if talk_mode()
+    else "Class probabilities π (normalized for you; or drag the grey bars)",
+    key="pg_probs",
 )
 controls[2].number_input("Noise seed", min_value=0, step=1, key="pg_seed")
 controls[3].button("New noise", icon=":material/casino:", on_click=on_new_noise, width="stretch")

@@ -37,6 +37,7 @@ TALK_CSS = """
 .stMain [data-testid="stTickBarMin"], .stMain [data-testid="stTickBarMax"],
 .stMain [data-testid="stSliderThumbValue"] { font-size: 24px; }
 .stMain [data-testid="stMetricValue"] { font-size: 2.25rem; }
+.stMain [data-testid="stMetricLabel"] * { white-space: normal; overflow: visible; }
 .stMain h1 { font-size: 2.6rem; padding: 0 0 0.5rem 0; }
 .stMain :is(h2, h3) { font-size: 1.9rem; padding: 0.25rem 0; }
 .stMain .katex { font-size: 1.5em; }
@@ -47,6 +48,14 @@ TALK_CSS = """
 BASE_CSS = """
 <style>
 [data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { color: inherit; opacity: 0.85; }
+</style>
+"""
+
+
+# Dark theme: the primary button's light blue needs dark text (white on it is 2.5:1).
+DARK_CSS = """
+<style>
+[data-testid="stBaseButton-primary"], [data-testid="stBaseButton-primary"] p { color: #0f1419; }
 </style>
 """
 
@@ -115,4 +124,4 @@ def frame(pages: list) -> None:
             on_key_change=_on_key,
         )
     _keep_in_url()
-    st.html(BASE_CSS + (TALK_CSS if talk_mode() else ""))
+    st.html(BASE_CSS + (DARK_CSS if theme() == "dark" else "") + (TALK_CSS if talk_mode() else ""))

@@ -25,6 +25,7 @@ from pages.common import (
     keep_alive,
     message,
     session_key,
+    talk_mode,
     use_app_navigation,
 )
 
@@ -208,7 +209,7 @@ waiting = view.position is not None or view.starting
 # The fragment reruns the whole page when any of these change (buttons, Save section).
 st.session_state.t_phase = (id(current), running, waiting)
 
-with st.expander("Hyperparameters", expanded=current is None):
+with st.expander("Hyperparameters", expanded=current is None and not talk_mode()):
     columns = st.columns(4)
     for i, f in enumerate(fields(gvae.TrainConfig)):  # one widget per field, in field order
         config_widget(f, columns[i % 4])
