@@ -37,7 +37,9 @@ PAGES = {
 BODY_TEXT = (
     "[data-testid=stMain] [data-testid=stMarkdownContainer] p, "
     "[data-testid=stMain] [data-testid=stWidgetLabel] p, "
-    "[data-testid=stMain] button p"
+    "[data-testid=stMain] button p, "
+    ".gv-talk button:not(.gv-cell), .gv-talk label, .gv-talk .gv-caption, "
+    ".gv-talk .gv-mono, .gv-talk .gv-metric-label"
 )
 TICKS = "[data-testid=stMain] .main-svg :is(.xtick, .ytick) text"
 TITLES = "[data-testid=stMain] .main-svg :is(.gtitle, .annotation-text)"
