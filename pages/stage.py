@@ -106,10 +106,18 @@ def _keep_in_url() -> None:
         st.query_params["theme"] = theme()
 
 
+def _url_path(page) -> str:
+    try:
+        return page.url_path or ""
+    except AttributeError:  # a page whose script AppTest could not find by path
+        return ""
+
+
 def page_paths(pages: list) -> list[str]:
+    """Every page's path, as the browser's location.pathname shows it."""
     base = config.get_option("server.baseUrlPath").strip("/")
     prefix = f"/{base}/" if base else "/"
-    return [prefix + (p.url_path or "") for p in pages]
+    return sorted({prefix + _url_path(p) for p in pages})
 
 
 def frame(pages: list) -> None:
