@@ -114,13 +114,25 @@ def read_config() -> gvae.TrainConfig:
     return gvae.TrainConfig(**values)
 
 
-def on_start() -> None:
+CONFIRM_START_KEY = "t_confirm_start"
+
+
+def on_start(confirmed: bool = False) -> None:
     st.session_state.pop("train_message", None)
+    st.session_state.pop(CONFIRM_START_KEY, None)
+    current = job()
+    if not confirmed and current is not None and not current.running and not current.done:
+        st.session_state[CONFIRM_START_KEY] = True  # a stopped run would be discarded: ask
+        return
     try:
         config = read_config()
         job_board().start(*session_key(), config)  # ends the session's previous run
     except (ValueError, gvae.GvaeError) as error:  # bad input, no or damaged MNIST...: say why
         st.session_state.train_message = ("error", f"Not started: {error}")
+
+
+def on_cancel_start() -> None:
+    st.session_state.pop(CONFIRM_START_KEY, None)
 
 
 def on_stop() -> None:
@@ -129,6 +141,7 @@ def on_stop() -> None:
 
 def on_resume() -> None:
     st.session_state.pop("train_message", None)
+    st.session_state.pop(CONFIRM_START_KEY, None)
     job_board().resume(session_key()[0])
 
 
@@ -214,13 +227,15 @@ with st.expander("Hyperparameters", expanded=current is None and not talk_mode()
     for i, f in enumerate(fields(gvae.TrainConfig)):  # one widget per field, in field order
         config_widget(f, columns[i % 4])
 
+# A stopped run is what a speaker comes back to: Resume leads, and Start asks first.
+resumable = current is not None and not running and not waiting and not current.done
 b = st.columns(4)
 b[0].button(
     "Start",
     icon=":material/play_arrow:",
     on_click=on_start,
     disabled=running or waiting,
-    type="primary",
+    type="secondary" if resumable else "primary",
     width="stretch",
     key="t_start",
 )
@@ -238,7 +253,8 @@ b[2].button(
     on_click=on_resume,
     width="stretch",
     key="t_resume",
-    disabled=current is None or running or waiting or current.done,
+    disabled=not resumable,
+    type="primary" if resumable else "secondary",
 )
 b[3].button(
     "Reset",
@@ -248,6 +264,16 @@ b[3].button(
     width="stretch",
     key="t_reset",
 )
+
+if resumable and st.session_state.get(CONFIRM_START_KEY):
+    st.warning(
+        f"Start a fresh run? The stopped run (step {current.step:,}) is discarded; "
+        "Resume continues it.",
+        icon=":material/warning:",
+    )
+    yes, no = st.columns(2)
+    yes.button("Start fresh", key="t_start_fresh", on_click=on_start, args=(True,), width="stretch")
+    no.button("Keep it", key="t_keep", on_click=on_cancel_start, width="stretch")
 
 for note in (st.session_state.get("train_message"), view.notice):
     if note:

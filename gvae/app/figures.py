@@ -64,8 +64,20 @@ def loss_figure(history: list[dict], smoothing: float = 0.0, fig: go.Figure | No
     if fig is None:
         fig = go.Figure()
         for key, name in LOSS_TERMS:
-            fig.add_scatter(mode="lines", name=name, line=dict(color=COLORS[key]))
+            # KL (tens of nats) on its own right-hand axis: on the loss axis, which starts
+            # near 520 nats, it would be a flat line at 0.
+            axis = "y2" if key == "kl" else "y"
+            fig.add_scatter(mode="lines", name=name, line=dict(color=COLORS[key]), yaxis=axis)
         _layout(fig, "Loss (nats per image)", xaxis_title="step", yaxis_title="nats")
+        fig.update_layout(
+            yaxis2=dict(
+                title=dict(text="KL (nats)"),
+                overlaying="y",
+                side="right",
+                showgrid=False,
+                rangemode="tozero",
+            )
+        )
     step = np.array([h["step"] for h in history])
     with fig.batch_update():
         for trace, (key, _) in zip(fig.data, LOSS_TERMS):
