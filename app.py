@@ -12,6 +12,7 @@ import streamlit as st
 from pages import stage
 from pages.common import (
     keep_alive,
+    keep_widget_state,
     model_selector,
     use_app_navigation,
     warm_up_in_background,
@@ -40,6 +41,7 @@ keep_alive()  # this session is watched: its training may go on (gvae.app.board)
 with st.sidebar:
     model_selector()
 stage.frame(pages)  # talk mode, theme, keys t and d, and the styles
+keep_widget_state()  # the Train form and the playground survive a visit to another page
 
 page.run()
 warm_up_in_background()
