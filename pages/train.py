@@ -211,7 +211,8 @@ def queue_status(view) -> None:
 st.title("Train")
 explain(
     "Train a categorical VAE on MNIST right here. Training runs in the background: switch pages "
-    "and come back, it keeps going. The defaults give recognizable digits in about a minute on a "
+    "and come back, it keeps going (a run nobody looks at for a few minutes pauses, and Resume "
+    "continues it). The defaults give recognizable digits in about a minute on a "
     "laptop CPU; the full recipe of the shipped model is in its model card."
 )
 

@@ -5,7 +5,6 @@ to docs/ (or $GVAE_SCREENSHOT_DIR), which the README shows.
 
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -110,6 +109,17 @@ def test_moving_tau_changes_the_sample(server, page):
     no_exception(page)
 
 
+STEP_ABOVE_JS = """([main, least]) => {
+  const metric = document.querySelectorAll(main + " [data-testid='stMetric']")[1];
+  const match = metric && metric.innerText.match(/(\\d+) \\/ \\d+/);
+  return match !== null && Number(match[1]) > least;
+}"""
+PREVIEWS_JS = """main => {
+  const images = [...document.querySelectorAll(main + " [data-testid='stImage'] img")];
+  return images.length >= 2 && images.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
+
 def test_a_tiny_training_run_counts_steps(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1700})
     open_page(page, f"{server}/train")
@@ -121,12 +131,11 @@ def test_a_tiny_training_run_counts_steps(server, browser):
         return int(re.search(r"(\d+) / \d+", text).group(1))
 
     page.wait_for_selector(f"{MAIN} [data-testid='stMetric']")
-    deadline = time.time() + 60
     first = step()
-    while step() <= first + 10 and time.time() < deadline:
-        time.sleep(0.5)
-    assert step() > first + 10
-    time.sleep(4)  # a few more redraws: curves, reconstructions and samples
+    page.wait_for_function(STEP_ABOVE_JS, arg=[MAIN, first + 10], timeout=60_000)
+    # The previews (reconstructions and prior samples) are drawn, and two more redraws came.
+    page.wait_for_function(PREVIEWS_JS, arg=MAIN, timeout=60_000)
+    page.wait_for_function(STEP_ABOVE_JS, arg=[MAIN, step() + 20], timeout=60_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "train.png"))
     main.get_by_role("button", name=re.compile("Stop")).click()

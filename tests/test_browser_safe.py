@@ -47,7 +47,7 @@ def start_training(browser, url: str):
 
 
 def test_trainings_queue_and_end_with_their_tabs(browser, tmp_path):
-    env = {"GVAE_MAX_JOBS": "1", "GVAE_IDLE_S": "3"}
+    env = {"GVAE_MAX_JOBS": "1", "GVAE_IDLE_S": "10"}  # heartbeats can lag on a busy CPU
     with streamlit_process(env, str(tmp_path / "server.log")) as (url, server):
         first = start_training(browser, url)
         first.wait_for_function(f"() => ({STATUS_JS})({MAIN!r}).includes('running')")

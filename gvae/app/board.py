@@ -35,8 +35,9 @@ LOG = logging.getLogger(__name__)
 
 MAX_JOBS_ENV = "GVAE_MAX_JOBS"
 IDLE_ENV = "GVAE_IDLE_S"
-# One training at once per two cores: on this 2-core machine a second concurrent job
-# slowed Home's load in Chromium from 1.1 to 2.2 s (benchmarks.admission, SAFE_README).
+# One training at once per two cores. On the 2-core machine a second concurrent job added
+# no throughput (the jobs' steps/s summed to about the same) but halved each job's speed
+# and slowed Home's load (benchmarks.admission; numbers in the README).
 DEFAULT_MAX_JOBS = max(1, (os.cpu_count() or 2) // 2)
 DEFAULT_IDLE_S = 300.0  # a run nobody has looked at for 5 minutes pauses
 PARK_S = 60.0  # a worker that has not trained for a minute gives its memory back
