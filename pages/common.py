@@ -184,6 +184,7 @@ def explain(markdown: str, line: str | None = None) -> None:
 # Chart text at a projector's sizes (px): ticks, axis titles, figure and subplot titles.
 TALK_FONTS = {"tick": 18, "axis": 20, "title": 22, "legend": 18}
 TEXT_COLORS = {"light": "#1b1f24", "dark": "#e6edf3"}  # .streamlit/config.toml textColor
+DARK_HEATMAP = [[0.0, "#0f1419"], [1.0, "#79a7d8"]]  # dark backgroundColor to primaryColor
 
 
 def styled(figure):
@@ -200,6 +201,8 @@ def styled(figure):
     fig.update_xaxes(tickfont_color=color, title_font_color=color)
     fig.update_yaxes(tickfont_color=color, title_font_color=color)
     fig.update_annotations(font_color=color)
+    if theme() == "dark":  # a heatmap's zero is the page's background, not a white block
+        fig.update_traces(colorscale=DARK_HEATMAP, selector=dict(type="heatmap"))
     if talk_mode():
         f = TALK_FONTS
         fig.update_layout(font_size=f["tick"], title_font_size=f["title"])

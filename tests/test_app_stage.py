@@ -47,3 +47,28 @@ def test_the_playground_keeps_tau_pi_and_seed_across_pages():
     assert at.session_state["pg_tau"] == 0.1
     assert at.text_input(key="pg_probs").value == "0.2, 0.3, 0.5"
     assert at.number_input(key="pg_seed").value == 7
+
+
+def test_chart_styling_reads_on_a_projector_and_in_the_dark():
+    import numpy as np
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from gvae.app.figures import posterior_heatmap
+    from pages.common import TALK_FONTS, TEXT_COLORS, styled
+
+    q = np.full((20, 10), 0.1)
+    original = posterior_heatmap(q)
+    st.session_state["talk_mode"], st.session_state["gvae_dark"] = True, True
+    try:
+        fig = styled(original)
+    finally:
+        del st.session_state["talk_mode"], st.session_state["gvae_dark"]
+    assert isinstance(fig, go.Figure) and fig is not original
+    assert fig.layout.xaxis.tickfont.size == TALK_FONTS["tick"] >= 18
+    assert fig.layout.title.font.size == TALK_FONTS["title"] >= 22
+    assert fig.layout.xaxis.tickfont.color == TEXT_COLORS["dark"]
+    heat = fig.data[0]
+    assert heat.colorscale[0][1] == "#0f1419"  # zero is the dark page, not white
+    assert original.data[0].colorscale[0][1] != "#0f1419"  # the input is left as it was
+    assert original.layout.xaxis.tickfont.size is None
