@@ -206,7 +206,7 @@ def styled(figure):
     if talk_mode():
         f = TALK_FONTS
         fig.update_layout(font_size=f["tick"], title_font_size=f["title"])
-        fig.update_layout(legend_font_size=f["legend"])
+        fig.update_layout(legend_font_size=f["legend"], legend_itemwidth=30)
         fig.update_xaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
         fig.update_yaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
         fig.update_annotations(font_size=f["title"])  # subplot titles

@@ -48,6 +48,8 @@ TALK_CSS = """
 BASE_CSS = """
 <style>
 [data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { color: inherit; opacity: 0.85; }
+/* A metric wraps instead of cutting its value ("355 / 20…"). */
+[data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; text-overflow: clip; }
 </style>
 """
 
@@ -55,7 +57,8 @@ BASE_CSS = """
 # Dark theme: the primary button's light blue needs dark text (white on it is 2.5:1).
 DARK_CSS = """
 <style>
-[data-testid="stBaseButton-primary"], [data-testid="stBaseButton-primary"] p { color: #0f1419; }
+[data-testid="stBaseButton-primary"]:not(:disabled),
+[data-testid="stBaseButton-primary"]:not(:disabled) p { color: #0f1419; }
 </style>
 """
 

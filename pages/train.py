@@ -303,17 +303,32 @@ def live_view() -> None:
     step, total = current.step, current.total_steps
     eta = current.eta_seconds()
     last = history[-1] if history else {}
-    m = st.columns(5)
-    m[0].metric("Status", current.status)
-    m[1].metric("Step", f"{step} / {total}")
-    m[2].metric("Steps/s", f"{last.get('steps_per_s', 0):.0f}")
-    m[3].metric("ETA", f"{eta:.0f} s" if eta is not None and current.running else "—")
-    m[4].metric("−ELBO (batch)", f"{last.get('loss', float('nan')):.1f}")
+    steps_per_s = f"{last.get('steps_per_s', 0):.0f}"
+    eta_text = f"{eta:.0f} s" if eta is not None and current.running else "—"
+    loss_text = f"{last.get('loss', float('nan')):.1f}"
+    talk = talk_mode()
+    if talk:  # one line, so that curves and previews share the screen with the buttons
+        st.markdown(
+            f"**{current.status}** · step {step:,} / {total:,} · {steps_per_s} steps/s · "
+            f"ETA {eta_text} · −ELBO {loss_text}"
+        )
+    else:
+        m = st.columns(5)
+        m[0].metric("Status", current.status)
+        m[1].metric("Step", f"{step} / {total}")
+        m[2].metric("Steps/s", steps_per_s)
+        m[3].metric("ETA", eta_text)
+        m[4].metric("−ELBO (batch)", loss_text)
     st.progress(step / max(total, 1))
 
-    smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
+    if talk:  # the slider's last value, without the slider
+        smoothing = st.session_state.get("t_smoothing", 0.6)
+    else:
+        smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
     shown = thin(history, max_points=500)  # enough for a chart, cheap to redraw every second
-    left, right = st.columns([3, 2])
+    # Talk mode: loss, τ and the previews side by side, all on one 1280 x 720 screen.
+    columns = st.columns([6, 3, 4]) if talk else st.columns([3, 2])
+    left, right = columns[0], columns[1]
     # One pair of figures per run, refilled at each redraw (cheaper than building anew).
     figures = st.session_state.get("t_figures")
     if figures is None or figures["job"] != id(current):
@@ -341,15 +356,19 @@ def live_view() -> None:
         st.session_state.t_preview = preview
     if preview is None or preview["job"] != id(current):
         return
-    p1, p2 = st.columns(2)
+    p1, p2 = (columns[2], columns[2]) if talk else st.columns(2)
     p1.image(
         preview["pairs"],
-        caption=f"test digits (top) and reconstructions from their argmax codes (bottom), step {preview['step']}",
+        caption=f"digits and reconstructions, step {preview['step']:,}"
+        if talk
+        else f"test digits (top) and reconstructions from their argmax codes (bottom), step {preview['step']}",
         output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
     p2.image(
         preview["samples"],
-        caption=f"samples from the uniform prior, step {preview['step']}",
+        caption=f"prior samples, step {preview['step']:,}"
+        if talk
+        else f"samples from the uniform prior, step {preview['step']}",
         output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
 

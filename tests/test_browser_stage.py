@@ -215,3 +215,32 @@ def test_theme_switch_is_kept_in_the_url_and_across_pages(page, server):
     wait_rendered(page)
     assert page.evaluate(background) < 150
     assert_local(page, server)
+
+
+def test_train_in_talk_mode_shows_buttons_curves_and_previews_on_one_screen(page, server):
+    open_stage(page, f"{server}/train?talk=1")
+    page.locator(".st-key-t_start button").click()
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    previews = page.locator("[data-testid=stMain] [data-testid=stImage]")
+    previews.nth(1).wait_for(timeout=120_000)  # both preview grids are out
+    for element in [
+        page.locator(".st-key-t_stop button"),
+        charts.nth(0),
+        charts.nth(1),
+        previews.nth(0),
+        previews.nth(1),
+    ]:
+        box = element.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= H, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= W, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= W
+    # KL has its own axis: the loss chart has a second y axis.
+    assert charts.nth(0).locator(".y2tick").count() > 0
+    # Stopped, Resume is the primary button; Start asks before discarding the run.
+    page.locator(".st-key-t_stop button").click()
+    resume = page.locator(".st-key-t_resume [data-testid=stBaseButton-primary]:not(:disabled)")
+    resume.wait_for()
+    page.locator(".st-key-t_start button").click()
+    page.get_by_text("Start a fresh run?").wait_for()
+    page.locator(".st-key-t_reset button").click()
+    assert_local(page, server)
