@@ -223,6 +223,7 @@ def test_train_in_talk_mode_shows_buttons_curves_and_previews_on_one_screen(page
     charts = page.locator("[data-testid=stPlotlyChart]")
     previews = page.locator("[data-testid=stMain] [data-testid=stImage]")
     previews.nth(1).wait_for(timeout=120_000)  # both preview grids are out
+    page.screenshot(path=str(DOCS / "stage-train-running-light.png"))
     for element in [
         page.locator(".st-key-t_stop button"),
         charts.nth(0),
