@@ -36,7 +36,9 @@ TALK_CSS = """
 .stMain [data-testid="stExpander"] summary p,
 .stMain [data-testid="stTickBarMin"], .stMain [data-testid="stTickBarMax"],
 .stMain [data-testid="stSliderThumbValue"] { font-size: 24px; }
-.stMain [data-testid="stMetricValue"] { font-size: 2.25rem; }
+.stMain [data-testid="stMetricValue"],
+.stMain [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: 2.5rem; }
+.stMain [data-testid="stMetricDelta"] * { white-space: normal; overflow: visible; }
 .stMain [data-testid="stMetricLabel"] * { white-space: normal; overflow: visible; }
 .stMain h1 { font-size: 2.6rem; padding: 0 0 0.5rem 0; }
 .stMain :is(h2, h3) { font-size: 1.9rem; padding: 0.25rem 0; }
