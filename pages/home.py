@@ -48,7 +48,8 @@ explain(
     f"`3 0 9 …` — {K}^{N} possible codes. The encoder gives q(z|x), a distribution over each "
     "variable's categories; the decoder maps a one-hot code to Bernoulli pixel probabilities. "
     "Sampling a category is not differentiable, so training uses the **Gumbel-Softmax** trick: "
-    "a soft, temperature-controlled stand-in for the sample (Jang et al. 2017; Maddison et al. 2017)."
+    "a soft, temperature-controlled stand-in for the sample (Jang et al. 2017; Maddison et al. 2017).",
+    line=f"Images → a code of {N} categorical variables × {K} categories → images.",
 )
 
 

@@ -194,9 +194,9 @@ def test_dom_contract_fit_and_the_same_digit_as_the_server(session, server, mode
     expected = to_uint8(decode_to_images(model, [[int(c) for c in code]])[0]).astype(int)
     assert np.abs(canvas_grey(page, DIGIT) - expected).max() <= 1
     # At 1280 x 720, all 200 cells and a digit of at least 360 px, without scrolling,
-    # with the explanations shown and in presentation mode (larger type, no explanations).
+    # with the explanations shown and in talk mode (larger type, explanations cut short).
     in_view_without_scrolling(page, 1280, 720)
-    page.get_by_text("Presentation mode").click()
+    page.get_by_text("Talk mode (t)").click()
     page.locator(".gv-talk").first.wait_for()
     wait_rendered(page)
     in_view_without_scrolling(page, 1280, 720)
