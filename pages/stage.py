@@ -17,7 +17,8 @@ import gvae.app
 from pages.common import TALK_KEY, THEME_KEY, talk_mode, theme
 
 STAGE_JS = (Path(gvae.app.__file__).resolve().parent / "web" / "stage.js").read_text()
-_component = st.components.v2.component("gvae_stage", js=STAGE_JS)
+# Not style-isolated: it draws nothing, and the live views stay the only shadow roots.
+_component = st.components.v2.component("gvae_stage", js=STAGE_JS, isolate_styles=False)
 
 # Talk mode: body text 24 px, headings to match, less chrome above the page. Streamlit's
 # sizes are in rem (16 px); the live components size themselves (data.talk).

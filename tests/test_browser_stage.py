@@ -245,3 +245,27 @@ def test_train_in_talk_mode_shows_buttons_curves_and_previews_on_one_screen(page
     page.get_by_text("Start a fresh run?").wait_for()
     page.locator(".st-key-t_reset button").click()
     assert_local(page, server)
+
+
+@pytest.mark.parametrize("path", ["", "train", "latent_editor", "playground"])
+def test_a_phone_sees_every_page_without_sideways_scrolling(browser, server, path):
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        open_stage(phone, f"{server}/{path}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        # Buttons, inputs and slider thumbs lie within the screen's width (reachable by
+        # scrolling down). A slider's range input is react-aria's clipped, hidden twin.
+        cut = phone.evaluate(
+            """() => [...document.querySelectorAll('[data-testid=stMain] button, '
+                 + '[data-testid=stMain] input:not([type=hidden]):not([type=range]), '
+                 + '[data-testid=stMain] [role=slider]')]
+                .map(e => e.getBoundingClientRect())
+                .filter(r => r.width > 0 && (r.left < 0 || r.right > 390)).length"""
+        )
+        assert cut == 0
+        if path == "latent_editor":
+            phone.locator("[data-testid=gvae-digit]").wait_for()
+            box = phone.locator("[data-testid=gvae-cell-19-9]").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    finally:
+        phone.close()
