@@ -213,8 +213,12 @@ def styled(figure):
     return fig
 
 
-def chart(figure, where=st, **kwargs):
-    """st.plotly_chart of styled(figure), in Streamlit's theme."""
+def chart(figure, where=st, filename: str | None = None, **kwargs):
+    """st.plotly_chart of styled(figure), in Streamlit's theme; the toolbar's camera saves
+    a 1920 x 1080 PNG for slides, named `filename` (or the chart's key)."""
+    from gvae.app.export import chart_config
+
+    kwargs.setdefault("config", chart_config(filename or kwargs.get("key") or "gvae-chart"))
     return where.plotly_chart(styled(figure), theme="streamlit", **kwargs)
 
 
