@@ -1,24 +1,34 @@
 """gvae: a categorical VAE you can click through.  Run: streamlit run app.py
 
-Home's first paint imports no torch (the model list and card come from the weights' JSON
-twins, the first samples from a stored grid); torch and plotly load in the background once
-the first page is out, so the first decode or chart finds them ready.
+Home's first paint imports no torch (the model list and card come from the weights files'
+safetensors headers, the first samples from the preview stored in the file); torch and
+plotly load in the background once the first page is out, so the first decode or chart
+finds them ready.
 """
+
+from pathlib import Path
 
 import streamlit as st
 
+from pages import stage
 from pages.common import (
-    TALK_KEY,
     keep_alive,
+    keep_widget_state,
     model_selector,
     use_app_navigation,
     warm_up_in_background,
 )
 from pages.talk_kit import mount_talk_keys
 
+ICON = str(Path(__file__).resolve().parent / "gvae" / "app" / "assets" / "favicon.png")
+
 use_app_navigation()
+sidebar = stage.setup()  # talk mode and theme from the session, or the URL on a first run
 st.set_page_config(
-    page_title="gvae — categorical VAE", page_icon=":material/casino:", layout="wide"
+    page_title="gvae — categorical VAE",
+    page_icon=ICON,
+    layout="wide",
+    initial_sidebar_state=sidebar,
 )
 
 pages = [
@@ -60,7 +70,8 @@ keep_alive()  # this session is watched: its training may go on (gvae.app.board)
 
 with st.sidebar:
     model_selector()
-    st.toggle("Presentation mode", key=TALK_KEY, help="Bigger images, explanations hidden")
+stage.frame(pages)  # talk mode, theme, keys t and d, and the styles
+keep_widget_state()  # the Train form and the playground survive a visit to another page
 
 mount_talk_keys(page)  # PageDown / PageUp / arrows move through talk.toml from any page
 page.run()

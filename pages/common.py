@@ -42,7 +42,8 @@ def use_app_navigation() -> None:
 
 
 MODEL_KEY = "model_name"  # session state and query parameter of the chosen model
-TALK_KEY = "talk_mode"
+TALK_KEY = "talk_mode"  # session state of talk mode (?talk=1), pages/stage.py
+THEME_KEY = "gvae_dark"  # session state of the theme (?theme=dark): True for dark
 
 
 def _folder_signature(folder: Path) -> tuple:
@@ -139,15 +140,86 @@ def model_selector() -> None:
             )
 
 
+def kept_widget_keys() -> list[str]:
+    """Widget keys whose values outlive a visit to another page: the Train form and the
+    playground's settings. (τ, the editor's code, talk and theme are plain state already.)"""
+    from dataclasses import fields
+
+    from gvae.config import TrainConfig  # no torch
+
+    train = [f"t_{f.name}" for f in fields(TrainConfig)] + ["t_smoothing", "t_save_name"]
+    return train + ["pg_k", "pg_probs", "pg_seed", "pg_n"]
+
+
+def keep_widget_state() -> None:
+    """Keep widget values across page switches.
+
+    Streamlit drops a widget's state at the end of a run that did not draw it, so the
+    Train form fell back to its defaults after a visit to Home. Writing a value back as
+    plain state before the page runs keeps it (Streamlit's documented workaround).
+    """
+    for key in kept_widget_keys():
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def talk_mode() -> bool:
-    """Presentation mode: bigger images, explanations hidden."""
+    """Talk mode: large type for a projector, explanations cut to a line (pages/stage.py)."""
     return bool(st.session_state.get(TALK_KEY, False))
 
 
-def explain(markdown: str) -> None:
-    """Explanatory text, hidden in presentation mode."""
+def theme() -> str:
+    """ "dark" or "light": the theme the app asks the browser for (pages/stage.py)."""
+    return "dark" if st.session_state.get(THEME_KEY) else "light"
+
+
+def explain(markdown: str, line: str | None = None) -> None:
+    """Explanatory text; in talk mode only its one-`line` summary, if it has one."""
     if not talk_mode():
         st.markdown(markdown)
+    elif line:
+        st.markdown(line)
+
+
+# Chart text at a projector's sizes (px): ticks, axis titles, figure and subplot titles.
+TALK_FONTS = {"tick": 18, "axis": 20, "title": 22, "legend": 18}
+TEXT_COLORS = {"light": "#1b1f24", "dark": "#e6edf3"}  # .streamlit/config.toml textColor
+DARK_HEATMAP = [[0.0, "#0f1419"], [1.0, "#79a7d8"]]  # dark backgroundColor to primaryColor
+
+
+def styled(figure):
+    """A copy of a Plotly figure in the app's theme and, in talk mode, at projector sizes.
+
+    Every page draws its charts through chart(), so this is the one place that styles
+    them. Text takes the theme's text colour (Streamlit's grey tick labels are 3.7:1 on
+    white) and a transparent background, so a chart never lights up a dark page."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(figure)
+    color = TEXT_COLORS[theme()]
+    fig.update_layout(font_color=color, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    fig.update_xaxes(tickfont_color=color, title_font_color=color)
+    fig.update_yaxes(tickfont_color=color, title_font_color=color)
+    fig.update_annotations(font_color=color)
+    if theme() == "dark":  # a heatmap's zero is the page's background, not a white block
+        fig.update_traces(colorscale=DARK_HEATMAP, selector=dict(type="heatmap"))
+    if talk_mode():
+        f = TALK_FONTS
+        fig.update_layout(font_size=f["tick"], title_font_size=f["title"])
+        fig.update_layout(legend_font_size=f["legend"], legend_itemwidth=30)
+        fig.update_xaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
+        fig.update_yaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
+        fig.update_annotations(font_size=f["title"])  # subplot titles
+    return fig
+
+
+def chart(figure, where=st, filename: str | None = None, **kwargs):
+    """st.plotly_chart of styled(figure), in Streamlit's theme; the toolbar's camera saves
+    a 1920 x 1080 PNG for slides, named `filename` (or the chart's key)."""
+    from gvae.app.export import chart_config
+
+    kwargs.setdefault("config", chart_config(filename or kwargs.get("key") or "gvae-chart"))
+    return where.plotly_chart(styled(figure), theme="streamlit", **kwargs)
 
 
 def message(kind: str, text: str, where=st, **kwargs) -> None:
@@ -196,11 +268,11 @@ def _import_ml_stack() -> None:
 def warm_up_in_background() -> None:
     """Import torch and plotly in a thread, once per server, shortly after the first page.
 
-    Home's first paint needs neither (gvae.catalog, gvae.app.prior), and the import (~3 s of
-    CPU, holding the GIL) would slow the browser's remaining fetches: started at once it
-    made the cold start about 1 s slower than started WARM_UP_DELAY_S later (A/B, 6 starts
-    each). It still finishes before the first decode or chart unless someone clicks
-    within a few seconds; then that page imports what it needs itself.
+    Home's first paint needs neither (gvae.weights reads headers and the stored preview),
+    and the import, holding the GIL for seconds, would slow the browser's remaining
+    fetches if started at once (README, cold start). It still finishes before the first
+    decode or chart unless someone clicks within a few seconds; then that page imports
+    what it needs itself.
     """
     global _warm_up_started
     with _warm_up_lock:

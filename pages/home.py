@@ -15,7 +15,7 @@ from gvae.app.text import code_span, cut, escape_markdown
 from gvae.config import ModelConfig
 from pages.common import current_entry, explain, image_scale, load, use_app_navigation
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 JANG_2017_NATS = 101.5  # Jang et al. (ICLR 2017), categorical VAE, statically binarized MNIST
 
@@ -48,7 +48,8 @@ explain(
     f"`3 0 9 …` — {K}^{N} possible codes. The encoder gives q(z|x), a distribution over each "
     "variable's categories; the decoder maps a one-hot code to Bernoulli pixel probabilities. "
     "Sampling a category is not differentiable, so training uses the **Gumbel-Softmax** trick: "
-    "a soft, temperature-controlled stand-in for the sample (Jang et al. 2017; Maddison et al. 2017)."
+    "a soft, temperature-controlled stand-in for the sample (Jang et al. 2017; Maddison et al. 2017).",
+    line=f"Images → a code of {N} categorical variables × {K} categories → images.",
 )
 
 

@@ -15,9 +15,16 @@ from gvae.app.images import image_grid, png_bytes, to_uint8, upscale
 from gvae.app.latent import argmax_code, decode_to_images, format_code, parse_code
 from gvae.app.live import binary_sample, parse_editor_edit
 from pages import live
-from pages.common import current_model, explain, query_value, talk_mode, use_app_navigation
+from pages.common import (
+    chart,
+    current_model,
+    explain,
+    query_value,
+    talk_mode,
+    use_app_navigation,
+)
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 model, entry = current_model()
 N, K = model.config.latent_dim, model.config.categorical_dim
@@ -128,7 +135,7 @@ if posterior is not None:
     r_col.image(
         upscale(to_uint8(means), 6), caption="its argmax code, decoded", output_format="PNG"
     )
-    q_col.plotly_chart(posterior_heatmap(q, code), width="stretch", key="posterior_heatmap")
+    chart(posterior_heatmap(q, code), q_col, width="stretch", key="posterior_heatmap")
 
 st.subheader("Atlas: every single-variable change")
 explain("Row i, column k: the current code with z_i set to k (outlined: the current code).")

@@ -15,9 +15,9 @@ from gvae.app import playground as pg
 from gvae.app.figures import estimator_figure, frequency_figure
 from gvae.app.live import TAU_RANGE, float64_bytes, parse_playground_edit
 from pages import live
-from pages.common import explain, query_value, talk_mode, use_app_navigation
+from pages.common import chart, explain, query_value, talk_mode, use_app_navigation
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 ESTIMATOR_TAUS = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
 SIMPLEX_POINTS = 3000
@@ -92,19 +92,23 @@ explain(
     "*Gumbel-Max trick*. Replacing the argmax by a softmax with temperature τ makes the sample "
     "differentiable; as τ drops, the soft sample sharpens into the one-hot argmax."
 )
-if not st.session_state.get("talk_mode"):
-    c1, c2, c3 = st.columns(3)
+# The equations are the talk: kept in talk mode, without their headings.
+c1, c2, c3 = st.columns(3)
+if not talk_mode():
     c1.markdown("**Gumbel noise**")
-    c1.latex(r"g = -\log(-\log U),\ U \sim \mathcal{U}(0, 1)")
     c2.markdown("**Gumbel-Max trick**")
-    c2.latex(r"\arg\max_k\,(\log \pi_k + g_k) \sim \mathrm{Cat}(\pi)")
     c3.markdown("**Gumbel-Softmax relaxation**")
-    c3.latex(r"y = \mathrm{softmax}\big((\log \pi + g)/\tau\big)")
+c1.latex(r"g = -\log(-\log U),\ U \sim \mathcal{U}(0, 1)")
+c2.latex(r"\arg\max_k\,(\log \pi_k + g_k) \sim \mathrm{Cat}(\pi)")
+c3.latex(r"y = \mathrm{softmax}\big((\log \pi + g)/\tau\big)")
 
 controls = st.columns([1, 4, 1.2, 1.6], vertical_alignment="bottom")
 controls[0].number_input("K", min_value=2, max_value=10, step=1, key="pg_k", on_change=on_k_change)
 controls[1].text_input(
-    "Class probabilities π (normalized for you; or drag the grey bars)", key="pg_probs"
+    "π (or drag the grey bars)"
+    if talk_mode()
+    else "Class probabilities π (normalized for you; or drag the grey bars)",
+    key="pg_probs",
 )
 controls[2].number_input("Noise seed", min_value=0, step=1, key="pg_seed")
 controls[3].button("New noise", icon=":material/casino:", on_click=on_new_noise, width="stretch")
@@ -167,7 +171,7 @@ st.subheader("Gumbel-Max is exact")
 n = st.select_slider("Samples N", options=[1_000, 10_000, 100_000], value=10_000, key="pg_n")
 gumbel_max, inverse_cdf = frequencies(tuple(probs), n, seed)
 tolerance = pg.frequency_tolerance(probs, n)
-st.plotly_chart(
+chart(
     frequency_figure(labels, probs, gumbel_max, inverse_cdf, tolerance),
     width="stretch",
     key="frequencies",
@@ -211,4 +215,4 @@ explain(
     "the relaxed estimator's bias shrinks as τ falls while its variance grows; straight-through "
     "stays biased; ReinMax (Liu et al. 2023) is exact for this quadratic f at τ = 1."
 )
-st.plotly_chart(estimator_plot(tuple(probs)), width="stretch", key="estimators")
+chart(estimator_plot(tuple(probs)), width="stretch", key="estimators")

@@ -22,6 +22,7 @@ from streamlit import config
 
 import gvae.app
 from gvae.app.talk import Slide, TalkError, load_talk, slide_url, talk_path
+from pages import common
 from pages.common import query_value
 
 T = TypeVar("T")
@@ -299,10 +300,8 @@ def parse_float_in(low: float, high: float) -> Callable[[str], float]:
 
 # -- drawing -----------------------------------------------------------------------------------
 def chart(fig, key: str, filename: str | None = None) -> None:
-    """A Plotly chart whose toolbar camera saves a 1920 x 1080 PNG for slides."""
-    from gvae.app.export import chart_config
-
-    st.plotly_chart(fig, width="stretch", key=key, config=chart_config(filename or key))
+    """A section page's chart, full width (pages.common.chart: styled, exportable)."""
+    common.chart(fig, key=key, filename=filename, width="stretch")
 
 
 def gallery_digit_picker(key: str, label: str = "Test digit") -> int:

@@ -19,15 +19,17 @@ from gvae.config import field_type
 from gvae.trainer import available_devices
 from gvae.weights import SUFFIX
 from pages.common import (
+    chart,
     explain,
     job_board,
     keep_alive,
     message,
     session_key,
+    talk_mode,
     use_app_navigation,
 )
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 JOB_KEY = "train_job"  # the session's job, as the board last showed it
 SAVED_KEY = "t_saved_names"  # lower-case names of the files this session saved
@@ -112,13 +114,25 @@ def read_config() -> gvae.TrainConfig:
     return gvae.TrainConfig(**values)
 
 
-def on_start() -> None:
+CONFIRM_START_KEY = "t_confirm_start"
+
+
+def on_start(confirmed: bool = False) -> None:
     st.session_state.pop("train_message", None)
+    st.session_state.pop(CONFIRM_START_KEY, None)
+    current = job()
+    if not confirmed and current is not None and not current.running and not current.done:
+        st.session_state[CONFIRM_START_KEY] = True  # a stopped run would be discarded: ask
+        return
     try:
         config = read_config()
         job_board().start(*session_key(), config)  # ends the session's previous run
     except (ValueError, gvae.GvaeError) as error:  # bad input, no or damaged MNIST...: say why
         st.session_state.train_message = ("error", f"Not started: {error}")
+
+
+def on_cancel_start() -> None:
+    st.session_state.pop(CONFIRM_START_KEY, None)
 
 
 def on_stop() -> None:
@@ -127,6 +141,7 @@ def on_stop() -> None:
 
 def on_resume() -> None:
     st.session_state.pop("train_message", None)
+    st.session_state.pop(CONFIRM_START_KEY, None)
     job_board().resume(session_key()[0])
 
 
@@ -208,18 +223,20 @@ waiting = view.position is not None or view.starting
 # The fragment reruns the whole page when any of these change (buttons, Save section).
 st.session_state.t_phase = (id(current), running, waiting)
 
-with st.expander("Hyperparameters", expanded=current is None):
+with st.expander("Hyperparameters", expanded=current is None and not talk_mode()):
     columns = st.columns(4)
     for i, f in enumerate(fields(gvae.TrainConfig)):  # one widget per field, in field order
         config_widget(f, columns[i % 4])
 
+# A stopped run is what a speaker comes back to: Resume leads, and Start asks first.
+resumable = current is not None and not running and not waiting and not current.done
 b = st.columns(4)
 b[0].button(
     "Start",
     icon=":material/play_arrow:",
     on_click=on_start,
     disabled=running or waiting,
-    type="primary",
+    type="secondary" if resumable else "primary",
     width="stretch",
     key="t_start",
 )
@@ -237,7 +254,8 @@ b[2].button(
     on_click=on_resume,
     width="stretch",
     key="t_resume",
-    disabled=current is None or running or waiting or current.done,
+    disabled=not resumable,
+    type="primary" if resumable else "secondary",
 )
 b[3].button(
     "Reset",
@@ -247,6 +265,16 @@ b[3].button(
     width="stretch",
     key="t_reset",
 )
+
+if resumable and st.session_state.get(CONFIRM_START_KEY):
+    st.warning(
+        f"Start a fresh run? The stopped run (step {current.step:,}) is discarded; "
+        "Resume continues it.",
+        icon=":material/warning:",
+    )
+    yes, no = st.columns(2)
+    yes.button("Start fresh", key="t_start_fresh", on_click=on_start, args=(True,), width="stretch")
+    no.button("Keep it", key="t_keep", on_click=on_cancel_start, width="stretch")
 
 for note in (st.session_state.get("train_message"), view.notice):
     if note:
@@ -275,25 +303,40 @@ def live_view() -> None:
     step, total = current.step, current.total_steps
     eta = current.eta_seconds()
     last = history[-1] if history else {}
-    m = st.columns(5)
-    m[0].metric("Status", current.status)
-    m[1].metric("Step", f"{step} / {total}")
-    m[2].metric("Steps/s", f"{last.get('steps_per_s', 0):.0f}")
-    m[3].metric("ETA", f"{eta:.0f} s" if eta is not None and current.running else "—")
-    m[4].metric("−ELBO (batch)", f"{last.get('loss', float('nan')):.1f}")
+    steps_per_s = f"{last.get('steps_per_s', 0):.0f}"
+    eta_text = f"{eta:.0f} s" if eta is not None and current.running else "—"
+    loss_text = f"{last.get('loss', float('nan')):.1f}"
+    talk = talk_mode()
+    if talk:  # one line, so that curves and previews share the screen with the buttons
+        st.markdown(
+            f"**{current.status}** · step {step:,} / {total:,} · {steps_per_s} steps/s · "
+            f"ETA {eta_text} · −ELBO {loss_text}"
+        )
+    else:
+        m = st.columns(5)
+        m[0].metric("Status", current.status)
+        m[1].metric("Step", f"{step} / {total}")
+        m[2].metric("Steps/s", steps_per_s)
+        m[3].metric("ETA", eta_text)
+        m[4].metric("−ELBO (batch)", loss_text)
     st.progress(step / max(total, 1))
 
-    smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
+    if talk:  # the slider's last value, without the slider
+        smoothing = st.session_state.get("t_smoothing", 0.6)
+    else:
+        smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
     shown = thin(history, max_points=500)  # enough for a chart, cheap to redraw every second
-    left, right = st.columns([3, 2])
+    # Talk mode: loss, τ and the previews side by side, all on one 1280 x 720 screen.
+    columns = st.columns([6, 3, 4]) if talk else st.columns([3, 2])
+    left, right = columns[0], columns[1]
     # One pair of figures per run, refilled at each redraw (cheaper than building anew).
     figures = st.session_state.get("t_figures")
     if figures is None or figures["job"] != id(current):
         figures = st.session_state.t_figures = {"job": id(current), "loss": None, "tau": None}
     figures["loss"] = loss_figure(shown, smoothing, figures["loss"])
     figures["tau"] = tau_figure(shown, figures["tau"])
-    left.plotly_chart(figures["loss"], width="stretch", key="t_loss")
-    right.plotly_chart(figures["tau"], width="stretch", key="t_tau")
+    chart(figures["loss"], left, width="stretch", key="t_loss")
+    chart(figures["tau"], right, width="stretch", key="t_tau")
 
     preview = st.session_state.get("t_preview")
     stale = preview is None or preview["job"] != id(current)
@@ -313,15 +356,19 @@ def live_view() -> None:
         st.session_state.t_preview = preview
     if preview is None or preview["job"] != id(current):
         return
-    p1, p2 = st.columns(2)
+    p1, p2 = (columns[2], columns[2]) if talk else st.columns(2)
     p1.image(
         preview["pairs"],
-        caption=f"test digits (top) and reconstructions from their argmax codes (bottom), step {preview['step']}",
+        caption=f"digits and reconstructions, step {preview['step']:,}"
+        if talk
+        else f"test digits (top) and reconstructions from their argmax codes (bottom), step {preview['step']}",
         output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
     p2.image(
         preview["samples"],
-        caption=f"samples from the uniform prior, step {preview['step']}",
+        caption=f"prior samples, step {preview['step']:,}"
+        if talk
+        else f"samples from the uniform prior, step {preview['step']}",
         output_format="PNG",  # the bytes are PNG already: no re-encoding
     )
 

@@ -24,6 +24,8 @@ def start(at, max_steps: int = 100_000, seed: int = 0):
     at.number_input(key="t_batch_size").set_value(50)
     at.number_input(key="t_seed").set_value(seed)
     at.button(key="t_start").click().run()
+    if at.get("button") and any(b.key == "t_start_fresh" for b in at.button):
+        at.button(key="t_start_fresh").click().run()  # a stopped run: Start asks first
     assert_no_exception(at)
     return at
 

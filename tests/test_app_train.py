@@ -82,6 +82,15 @@ def test_start_grow_stop_resume_save(weights_dir):
     assert job(at).step == stopped_at  # stop holds
     assert any(m.value == f"{stopped_at} / 400" for m in at.metric)
 
+    # Stopped: Resume leads, and Start asks before it discards the run.
+    assert at.button(key="t_resume").proto.type == "primary"
+    assert at.button(key="t_start").proto.type == "secondary"
+    stopped = job(at)
+    at.button(key="t_start").click().run()
+    assert job(at) is stopped and any("Start a fresh run?" in w.value for w in at.warning)
+    at.button(key="t_keep").click().run()
+    assert job(at) is stopped and not any("Start a fresh run?" in w.value for w in at.warning)
+
     at.button(key="t_resume").click().run()
     wait_for(lambda: job(at).step >= stopped_at + 10)
     history = job(at).history()
@@ -98,6 +107,34 @@ def test_start_grow_stop_resume_save(weights_dir):
     # a run_every fragment has run, so a second session looks at the selector.)
     other = new_app(page="pages/latent_editor.py")
     assert "from-the-app" in other.sidebar.selectbox[0].options
+
+
+def test_start_fresh_after_a_confirmation_replaces_the_stopped_run(weights_dir):
+    at = new_app(page=PAGE)
+    configure(at, max_steps=400).button(key="t_start").click().run()
+    wait_for(lambda: job(at).step >= 3)
+    at.button(key="t_stop").click().run()
+    stopped = job(at)
+    at.button(key="t_start").click().run()
+    at.button(key="t_start_fresh").click().run()
+    assert_no_exception(at)
+    wait_for(lambda: job(at) is not stopped and job(at).step >= 1)
+    at.run()
+    assert at.button(key="t_start").disabled
+    at.button(key="t_stop").click().run()
+
+
+def test_the_loss_chart_draws_kl_on_its_own_axis():
+    from gvae.app.figures import loss_figure
+
+    history = [
+        {"step": i, "loss": 540.0 - i, "reconstruction": 520.0 - i, "kl": 20.0 + i}
+        for i in range(1, 6)
+    ]
+    fig = loss_figure(history)
+    kl = next(t for t in fig.data if t.name == "KL")
+    assert kl.yaxis == "y2" and fig.layout.yaxis2.overlaying == "y"
+    assert all(t.yaxis in (None, "y") for t in fig.data if t.name != "KL")
 
 
 def test_the_default_weights_cannot_be_overwritten(weights_dir):

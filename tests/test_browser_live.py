@@ -14,7 +14,7 @@ import torch
 from playwright.sync_api import expect
 
 import gvae
-from benchmarks.browser import CHROMIUM, chromium, streamlit_server, wait_rendered
+from benchmarks.browser import CHROMIUM, wait_rendered
 from gvae.app.images import to_uint8
 from gvae.app.latent import decode_to_images, format_code, interpolation_path
 from gvae.app.live import pixel_thresholds
@@ -26,19 +26,6 @@ if not Path(CHROMIUM).exists():
 
 DIGIT = "[data-testid=gvae-digit]"
 READY = "[data-testid=gvae-digit][data-source=page]"  # drawn by the page's own decoder
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with streamlit_server(log_path=str(log)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +181,9 @@ def test_dom_contract_fit_and_the_same_digit_as_the_server(session, server, mode
     expected = to_uint8(decode_to_images(model, [[int(c) for c in code]])[0]).astype(int)
     assert np.abs(canvas_grey(page, DIGIT) - expected).max() <= 1
     # At 1280 x 720, all 200 cells and a digit of at least 360 px, without scrolling,
-    # with the explanations shown and in presentation mode (larger type, no explanations).
+    # with the explanations shown and in talk mode (larger type, explanations cut short).
     in_view_without_scrolling(page, 1280, 720)
-    page.get_by_text("Presentation mode").click()
+    page.get_by_text("Talk mode (t)").click()
     page.locator(".gv-talk").first.wait_for()
     wait_rendered(page)
     in_view_without_scrolling(page, 1280, 720)

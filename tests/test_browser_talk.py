@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from benchmarks.browser import CHROMIUM, chromium, streamlit_server, wait_rendered
+from benchmarks.browser import CHROMIUM, wait_rendered
 from gvae.app.talk import PAGES, load_talk
 
 pytestmark = pytest.mark.browser
@@ -20,19 +20,6 @@ if not Path(CHROMIUM).exists():
 
 MAIN = "[data-testid='stMainBlockContainer']"
 NOT_MIRRORED = {"talk"}  # read by the stage mode where it exists; no page writes it back
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with streamlit_server(log_path=str(log)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

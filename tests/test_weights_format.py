@@ -360,3 +360,28 @@ def test_every_page_survives_a_folder_of_bad_files(tmp_path, monkeypatch, good):
         errors = " ".join(e.value for e in at.sidebar.error)
         for name in ("dir", "fifo", "zero", "huge", "list"):
             assert f"{name}{SUFFIX}" in errors, (page, name)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.integers(0, 4000), flip_at=st.integers(0, 3999), flip=st.integers(1, 255))
+def test_fuzzed_files_in_the_weights_folder_never_break_a_page(
+    tmp_path_factory, monkeypatch, cut, flip_at, flip
+):
+    """A damaged file (a header byte flipped, then truncated) beside a good one: Home and
+    its sidebar draw within AppTest's time limit, with no exception, and list the file."""
+    from conftest import assert_no_exception, new_app
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    torch.manual_seed(0)
+    data = bytearray(save_model(CategoricalVAE(SMALL), folder / "x.bin").read_bytes())
+    (folder / "x.bin").unlink()
+    data[flip_at % len(data)] ^= flip
+    (folder / f"fuzzed{SUFFIX}").write_bytes(bytes(data[: cut or len(data)]))
+    monkeypatch.setenv("GVAE_WEIGHTS_DIR", str(folder))
+    at = new_app(timeout=30)
+    assert_no_exception(at)
+    loadable = "fuzzed" in at.sidebar.selectbox[0].options
+    reported = any(f"fuzzed{SUFFIX}" in e.value for e in at.sidebar.error)
+    assert loadable != reported  # listed as a model, or with its error: never neither

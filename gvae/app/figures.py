@@ -64,8 +64,20 @@ def loss_figure(history: list[dict], smoothing: float = 0.0, fig: go.Figure | No
     if fig is None:
         fig = go.Figure()
         for key, name in LOSS_TERMS:
-            fig.add_scatter(mode="lines", name=name, line=dict(color=COLORS[key]))
+            # KL (tens of nats) on its own right-hand axis: on the loss axis, which starts
+            # near 520 nats, it would be a flat line at 0.
+            axis = "y2" if key == "kl" else "y"
+            fig.add_scatter(mode="lines", name=name, line=dict(color=COLORS[key]), yaxis=axis)
         _layout(fig, "Loss (nats per image)", xaxis_title="step", yaxis_title="nats")
+        fig.update_layout(
+            yaxis2=dict(
+                title=dict(text="KL (nats)"),
+                overlaying="y",
+                side="right",
+                showgrid=False,
+                rangemode="tozero",
+            )
+        )
     step = np.array([h["step"] for h in history])
     with fig.batch_update():
         for trace, (key, _) in zip(fig.data, LOSS_TERMS):
@@ -138,8 +150,9 @@ def estimator_figure(taus, stats: dict) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.update_xaxes(type="log", title="τ")
-    fig.update_yaxes(type="log")
+    # Decades only: Plotly labels a log axis's 2 and 5 in smaller type ("0.1, 2, 5, 1").
+    fig.update_xaxes(type="log", title="τ", dtick=1)
+    fig.update_yaxes(type="log", dtick=1)
     return _layout(fig, "Gradient estimators of ∂E[f(z)]/∂θ against τ", height=380)
 
 

@@ -21,8 +21,11 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return image.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
-def image_grid(images: np.ndarray, ncols: int, pad: int = 2, scale: int = 1, fill: float = 1.0):
-    """Tile (B, H, W) images into one uint8 picture, `ncols` per row, `pad` pixels apart."""
+def image_grid(images: np.ndarray, ncols: int, pad: int = 2, scale: int = 1, fill: float = 0.5):
+    """Tile (B, H, W) images into one uint8 picture, `ncols` per row, `pad` pixels apart.
+
+    The gaps are mid-grey: white gaps framed every grid in a glaring border on a dark page,
+    black ones merged the digits' black backgrounds."""
     images = np.asarray(images, dtype=np.float32)
     count, h, w = images.shape
     nrows = max(1, -(-count // ncols))

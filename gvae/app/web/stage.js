@@ -1,0 +1,41 @@
+// The stage: one key listener for the whole app and the theme kept in the URL.
+//
+// Streamlit 1.67 has no API to set the theme. Its frontend reads the user's choice once, at
+// page load, from localStorage["stActiveTheme-<path>-v2"] (a JSON string: "Light", "Dark",
+// "System"), one key per page path. When the URL asks for a theme the stored choice does
+// not hold, write it for every page of the app and reload once; the reload is then
+// answered by the stored choice, so it cannot loop.
+export default function (component) {
+  const { data, setTriggerValue } = component;
+  const stage = (window.__gvaeStage = window.__gvaeStage || {});
+  stage.send = setTriggerValue; // the latest mount's sender
+
+  if (data.theme) {
+    const wanted = JSON.stringify(data.theme === "dark" ? "Dark" : "Light");
+    const here = `stActiveTheme-${window.location.pathname}-v2`;
+    if (window.localStorage.getItem(here) !== wanted) {
+      for (const path of data.paths) {
+        window.localStorage.setItem(`stActiveTheme-${path}-v2`, wanted);
+      }
+      window.localStorage.setItem(here, wanted);
+      if (!stage.reloaded) {
+        stage.reloaded = true;
+        window.location.reload();
+      }
+    }
+  }
+
+  if (!stage.listening) {
+    stage.listening = true;
+    window.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+      const target = event.composedPath()[0] || event.target;
+      const typing =
+        target instanceof HTMLElement &&
+        (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+      if (typing) return;
+      if (event.key === "t" || event.key === "T") stage.send("key", "t");
+      else if (event.key === "d" || event.key === "D") stage.send("key", "d");
+    });
+  }
+}

@@ -1,0 +1,141 @@
+"""The stage: talk mode and the theme, kept in the session and the URL (?talk=1,
+?theme=dark), the global key listener (t: talk mode, d: dark theme) and the styles that
+make every page readable from the back of a room at 1280 x 720.
+
+Not a page itself. app.py calls setup() before st.set_page_config and frame() after
+st.navigation; pages read talk_mode() and draw charts through pages.common.chart().
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from streamlit import config
+
+import gvae.app
+from pages.common import TALK_KEY, THEME_KEY, talk_mode, theme
+
+STAGE_JS = (Path(gvae.app.__file__).resolve().parent / "web" / "stage.js").read_text()
+# Not style-isolated: it draws nothing, and the live views stay the only shadow roots.
+_component = st.components.v2.component("gvae_stage", js=STAGE_JS, isolate_styles=False)
+
+# Talk mode: body text 24 px, headings to match, less chrome above the page. Streamlit's
+# sizes are in rem (16 px); the live components size themselves (data.talk).
+TALK_CSS = """
+<style>
+.stMain .block-container { padding-top: 3.25rem; padding-bottom: 1rem; }
+.stMain [data-testid="stMarkdownContainer"] :is(p, li, td, th),
+.stMain [data-testid="stWidgetLabel"] :is(p, label),
+.stMain [data-testid="stCaptionContainer"],
+.stMain [data-testid="stCaptionContainer"] p,
+.stMain [data-testid="stImageCaption"],
+.stMain button p,
+.stMain input, .stMain textarea,
+.stMain [data-baseweb="select"] div,
+.stMain [data-testid="stMetricLabel"] p,
+.stMain [data-testid="stExpander"] summary p,
+.stMain [data-testid="stTickBarMin"], .stMain [data-testid="stTickBarMax"],
+.stMain [data-testid="stSliderThumbValue"] { font-size: 24px; }
+.stMain [data-testid="stMetricValue"],
+.stMain [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: 2.5rem; }
+.stMain [data-testid="stMetricDelta"] * { white-space: normal; overflow: visible; }
+.stMain [data-testid="stMetricLabel"] * { white-space: normal; overflow: visible; }
+.stMain h1 { font-size: 2.6rem; padding: 0 0 0.5rem 0; }
+.stMain :is(h2, h3) { font-size: 1.9rem; padding: 0.25rem 0; }
+.stMain .katex { font-size: 1.5em; }
+</style>
+"""
+
+# Both themes: captions and faded text at AA contrast (Streamlit's are about 3.8:1 in light).
+BASE_CSS = """
+<style>
+[data-testid="stCaptionContainer"], [data-testid="stImageCaption"] { color: inherit; opacity: 0.85; }
+/* A metric wraps instead of cutting its value ("355 / 20…"). */
+[data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; text-overflow: clip; }
+</style>
+"""
+
+
+# Dark theme: the primary button's light blue needs dark text (white on it is 2.5:1).
+DARK_CSS = """
+<style>
+[data-testid="stBaseButton-primary"]:not(:disabled),
+[data-testid="stBaseButton-primary"]:not(:disabled) p { color: #0f1419; }
+</style>
+"""
+
+
+def _from_url() -> None:
+    """First run of a session: take talk and theme from the URL."""
+    if TALK_KEY not in st.session_state:
+        st.session_state[TALK_KEY] = st.query_params.get("talk") in ("1", "true", "on")
+    if THEME_KEY not in st.session_state:
+        wanted = st.query_params.get("theme")
+        if wanted in ("light", "dark"):
+            st.session_state[THEME_KEY] = wanted == "dark"
+        else:  # the browser's current theme (its stored choice or the system's)
+            st.session_state[THEME_KEY] = st.context.theme.type == "dark"
+        st.session_state["gvae_theme_chosen"] = wanted in ("light", "dark")
+
+
+def setup() -> str:
+    """Read the stage from the URL; returns the sidebar state for st.set_page_config."""
+    _from_url()
+    return "collapsed" if talk_mode() else "auto"
+
+
+def _on_key() -> None:
+    key = (st.session_state.get("gvae_stage") or {}).get("key")
+    if key == "t":
+        st.session_state[TALK_KEY] = not talk_mode()
+    elif key == "d":
+        _set_theme(not st.session_state[THEME_KEY])
+
+
+def _set_theme(dark: bool) -> None:
+    st.session_state[THEME_KEY] = dark
+    st.session_state["gvae_theme_chosen"] = True
+
+
+def _on_theme_toggle() -> None:
+    st.session_state["gvae_theme_chosen"] = True
+
+
+def _keep_in_url() -> None:
+    """Navigation drops the query string: put the stage back on every run."""
+    if talk_mode():
+        st.query_params["talk"] = "1"
+    elif "talk" in st.query_params:
+        del st.query_params["talk"]
+    if st.session_state.get("gvae_theme_chosen"):
+        st.query_params["theme"] = theme()
+
+
+def _url_path(page) -> str:
+    try:
+        return page.url_path or ""
+    except AttributeError:  # a page whose script AppTest could not find by path
+        return ""
+
+
+def page_paths(pages: list) -> list[str]:
+    """Every page's path, as the browser's location.pathname shows it."""
+    base = config.get_option("server.baseUrlPath").strip("/")
+    prefix = f"/{base}/" if base else "/"
+    return sorted({prefix + _url_path(p) for p in pages})
+
+
+def frame(pages: list) -> None:
+    """Sidebar switches, the key listener, the theme sync and the styles."""
+    with st.sidebar:
+        st.toggle("Talk mode (t)", key=TALK_KEY, help="Large type for a projector: key t")
+        st.toggle("Dark theme (d)", key=THEME_KEY, on_change=_on_theme_toggle, help="Key d")
+        chosen = theme() if st.session_state.get("gvae_theme_chosen") else None
+        _component(  # in the sidebar: it draws nothing and takes no room from the page
+            key="gvae_stage",
+            data={"theme": chosen, "paths": page_paths(pages)},
+            on_key_change=_on_key,
+        )
+    _keep_in_url()
+    st.html(BASE_CSS + (DARK_CSS if theme() == "dark" else "") + (TALK_CSS if talk_mode() else ""))

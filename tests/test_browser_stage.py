@@ -1,0 +1,258 @@
+"""Stage mode in Chromium at 1280 x 720: talk mode and the theme from the URL, kept across
+navigation and reloads, toggled by keys; every page's demo inside the screen, its text at
+projector sizes and AA contrast in both themes; no request leaving the app.
+
+Screenshots of each page in talk mode, light and dark, go to docs/stage-<page>-<theme>.png.
+Waits are on state (locators, wait_for_function), never on time.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.browser import CHROMIUM, wait_rendered
+
+pytestmark = pytest.mark.browser
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+W, H = 1280, 720
+
+# Per page: what must be on screen, unscrolled, in talk mode (the demo).
+PAGES = {
+    "home": ("", ["h1", "[data-testid=stMain] [data-testid=stImage] img"]),
+    "train": ("train", ["h1", "button:has-text('Start')", "button:has-text('Resume')"]),
+    "latent_editor": (
+        "latent_editor",
+        ["[data-testid=gvae-digit]", "[data-testid=gvae-cell-0-0]", "[data-testid=gvae-cell-19-9]"],
+    ),
+    "playground": (
+        "playground",
+        ["[data-testid=gvae-tau]", "[data-testid=gvae-bars]", "[data-testid=gvae-simplex]"],
+    ),
+}
+
+# Streamlit's own text in the page: at least 24 px in talk mode.
+BODY_TEXT = (
+    "[data-testid=stMain] [data-testid=stMarkdownContainer] p, "
+    "[data-testid=stMain] [data-testid=stWidgetLabel] p, "
+    "[data-testid=stMain] button p, "
+    ".gv-talk button:not(.gv-cell), .gv-talk label, .gv-talk .gv-caption, "
+    ".gv-talk .gv-mono, .gv-talk .gv-metric-label"
+)
+TICKS = "[data-testid=stMain] .main-svg :is(.xtick, .ytick) text"
+TITLES = "[data-testid=stMain] .main-svg :is(.gtitle, .annotation-text)"
+
+# Colour of each visible text element and of what lies behind it (the first ancestor
+# with an opaque background; SVG text uses its fill), as [r, g, b, a] lists.
+COLORS_JS = """(selector) => {
+  const rgba = (s) => (s.match(/[\\d.]+/g) || []).map(Number).concat([1]).slice(0, 4);
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || !el.textContent.trim()) continue;
+    // Disabled controls are exempt from WCAG's contrast minimum; a slider's value floats
+    // beside its thumb, not on it.
+    if (el.closest("button:disabled, [data-testid=stSliderThumbValue]")) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || Number(style.opacity) === 0) continue;
+    const fg = rgba(el instanceof SVGElement ? style.fill : style.color);
+    let bg = null;
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0.9 && getComputedStyle(e).backgroundColor !== "rgba(0, 0, 0, 0)") { bg = c; break; }
+    }
+    bg = bg || rgba(getComputedStyle(document.querySelector("[data-testid=stApp]")).backgroundColor);
+    out.push({ text: el.textContent.trim().slice(0, 40), fg, bg,
+               size: parseFloat(style.fontSize), opacity: Number(style.opacity) });
+  }
+  return out;
+}"""
+
+
+def luminance(rgb) -> float:
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(fg, bg) -> float:
+    alpha = fg[3]  # text drawn with alpha blends into its background
+    mixed = [alpha * f + (1 - alpha) * b for f, b in zip(fg[:3], bg[:3], strict=True)]
+    hi, lo = sorted((luminance(mixed), luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.fixture
+def page(browser):
+    p = browser.new_page(viewport={"width": W, "height": H})
+    p.requests = []
+    p.on("request", lambda r: p.requests.append(r.url))
+    yield p
+    p.close()
+
+
+def open_stage(page, url: str) -> None:
+    page.goto(url)
+    wait_rendered(page)
+
+
+def assert_local(page, server):
+    outside = [u for u in page.requests if not u.startswith((server, "blob:", "data:"))]
+    assert outside == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_talk_mode_fits_reads_and_contrasts(page, server, name, theme):
+    path, demo = PAGES[name]
+    open_stage(page, f"{server}/{path}?talk=1&theme={theme}")
+    # The theme asked for is the theme drawn (the app's background's luminance).
+    dark = theme == "dark"
+    page.wait_for_function(
+        "(dark) => { const c = getComputedStyle(document.querySelector('[data-testid=stApp]'))"
+        ".backgroundColor.match(/\\d+/g).map(Number); return (c[0] + c[1] + c[2] < 150) === dark }",
+        arg=dark,
+    )
+    for selector in demo:
+        page.locator(selector).first.wait_for()
+    if name == "playground":
+        page.locator(TICKS).first.wait_for()  # its first Plotly chart is drawn
+    wait_rendered(page)
+    page.screenshot(path=str(DOCS / f"stage-{name}-{theme}.png"))
+
+    # Sidebar collapsed, no horizontal scroll.
+    assert page.locator("[data-testid=stSidebar]").get_attribute("data-collapsed") == "true"
+    assert page.evaluate("document.documentElement.scrollWidth") <= W
+    # The demo lies inside the screen, unscrolled.
+    for selector in demo:
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None, selector
+        assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
+        assert box["x"] + box["width"] <= W and box["y"] + box["height"] <= H, (selector, box)
+
+    body = page.evaluate(COLORS_JS, BODY_TEXT)
+    ticks = page.evaluate(COLORS_JS, TICKS)
+    titles = page.evaluate(COLORS_JS, TITLES)
+    assert body, "no text found"
+    small = [(t["text"], t["size"]) for t in body if t["size"] < 24]
+    assert small == [], small
+    assert [(t["text"], t["size"]) for t in ticks if t["size"] < 18] == [], name
+    assert [(t["text"], t["size"]) for t in titles if t["size"] < 22] == []
+    low = [
+        (t["text"], round(contrast(t["fg"], t["bg"]), 2))
+        for t in body + ticks + titles
+        if contrast(t["fg"], t["bg"]) < 4.5
+    ]
+    assert low == [], low
+    assert_local(page, server)
+
+
+def test_talk_survives_navigation_and_reload_and_t_toggles_it(page, server):
+    open_stage(page, f"{server}/?talk=1")
+    heading = "[data-testid=stMain] h1"
+    assert page.locator(heading).evaluate("e => parseFloat(getComputedStyle(e).fontSize)") > 40
+    # Open the collapsed sidebar and go to another page through its navigation.
+    page.locator("[data-testid=stExpandSidebarButton]").click()
+    page.locator("[data-testid=stSidebarNav] a[href$='/playground']").click()
+    page.wait_for_url("**/playground?*talk=1*")
+    wait_rendered(page)
+    label = "[data-testid=stMain] [data-testid=stWidgetLabel] p"
+    size = f"() => parseFloat(getComputedStyle(document.querySelector('{label}')).fontSize)"
+    assert page.evaluate(size) >= 24
+    page.reload()
+    wait_rendered(page)
+    assert "talk=1" in page.url
+    assert page.evaluate(size) >= 24
+    # The key t (focus outside any input) turns talk mode off, and on again.
+    page.locator(heading).click()
+    page.keyboard.press("t")
+    page.wait_for_function(f"() => !location.search.includes('talk=1') && ({size})() < 24")
+    page.keyboard.press("t")
+    page.wait_for_function(f"() => location.search.includes('talk=1') && ({size})() >= 24")
+    # Typed into a text box, t is text, not a switch.
+    box = page.locator("[data-testid=stMain] input[type=text]").first
+    box.click()
+    page.keyboard.press("End")
+    page.keyboard.type("t")
+    assert box.input_value().endswith("t")
+    assert "talk=1" in page.url
+    assert_local(page, server)
+
+
+def test_theme_switch_is_kept_in_the_url_and_across_pages(page, server):
+    background = (
+        "() => getComputedStyle(document.querySelector('[data-testid=stApp]'))"
+        ".backgroundColor.match(/\\d+/g).slice(0, 3).map(Number).reduce((a, b) => a + b)"
+    )
+    open_stage(page, f"{server}/?theme=light")
+    assert page.evaluate(background) > 600
+    page.locator("[data-testid=stMain] h1").click()
+    page.keyboard.press("d")  # reloads once into the dark theme
+    page.wait_for_function(
+        f"() => location.search.includes('theme=dark') && ({background})() < 150"
+    )
+    wait_rendered(page)
+    page.locator("[data-testid=stSidebarNav] a[href$='/train']").click()
+    page.wait_for_url("**/train?*theme=dark*")
+    wait_rendered(page)
+    assert page.evaluate(background) < 150
+    assert_local(page, server)
+
+
+def test_train_in_talk_mode_shows_buttons_curves_and_previews_on_one_screen(page, server):
+    open_stage(page, f"{server}/train?talk=1")
+    page.locator(".st-key-t_start button").click()
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    previews = page.locator("[data-testid=stMain] [data-testid=stImage]")
+    previews.nth(1).wait_for(timeout=120_000)  # both preview grids are out
+    page.screenshot(path=str(DOCS / "stage-train-running-light.png"))
+    for element in [
+        page.locator(".st-key-t_stop button"),
+        charts.nth(0),
+        charts.nth(1),
+        previews.nth(0),
+        previews.nth(1),
+    ]:
+        box = element.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= H, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= W, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= W
+    # KL has its own axis: the loss chart has a second y axis.
+    assert charts.nth(0).locator(".y2tick").count() > 0
+    # Stopped, Resume is the primary button; Start asks before discarding the run.
+    page.locator(".st-key-t_stop button").click()
+    resume = page.locator(".st-key-t_resume [data-testid=stBaseButton-primary]:not(:disabled)")
+    resume.wait_for()
+    page.locator(".st-key-t_start button").click()
+    page.get_by_text("Start a fresh run?").wait_for()
+    page.locator(".st-key-t_reset button").click()
+    assert_local(page, server)
+
+
+@pytest.mark.parametrize("path", ["", "train", "latent_editor", "playground"])
+def test_a_phone_sees_every_page_without_sideways_scrolling(browser, server, path):
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        open_stage(phone, f"{server}/{path}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        # Buttons, inputs and slider thumbs lie within the screen's width (reachable by
+        # scrolling down). A slider's range input is react-aria's clipped, hidden twin.
+        cut = phone.evaluate(
+            """() => [...document.querySelectorAll('[data-testid=stMain] button, '
+                 + '[data-testid=stMain] input:not([type=hidden]):not([type=range]), '
+                 + '[data-testid=stMain] [role=slider]')]
+                .map(e => e.getBoundingClientRect())
+                .filter(r => r.width > 0 && (r.left < 0 || r.right > 390)).length"""
+        )
+        assert cut == 0
+        if path == "latent_editor":
+            phone.locator("[data-testid=gvae-digit]").wait_for()
+            box = phone.locator("[data-testid=gvae-cell-19-9]").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    finally:
+        phone.close()
