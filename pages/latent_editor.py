@@ -6,12 +6,15 @@ the URL, starts codes from test digits, and renders the same digit on the server
 first paint and for anything that cannot run the page's script.
 """
 
+import math
+
 import numpy as np
 import streamlit as st
 
 from gvae.app.figures import posterior_heatmap
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, png_bytes, to_uint8, upscale
+from gvae.app.kl import variable_kl
 from gvae.app.latent import argmax_code, decode_to_images, format_code, parse_code
 from gvae.app.live import binary_sample, parse_editor_edit
 from pages import live
@@ -30,6 +33,17 @@ model, entry = current_model()
 N, K = model.config.latent_dim, model.config.categorical_dim
 gallery_images, gallery_labels, _ = load_gallery()
 EDITOR = "live_editor"  # the component's key; its state "edit" is the page's last report
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def gallery_usage(path: str, sha256: str) -> list[float]:  # path and sha256: the version
+    """Per-variable KL to the uniform prior averaged over the gallery's test digits, as a
+    share of log K: which variables this model uses (gvae.app.kl.variable_kl)."""
+    return usage_shares(variable_kl(model, gallery_images).mean(axis=0))
+
+
+def usage_shares(per_variable_kl) -> list[float]:
+    return [round(float(v) / math.log(K), 4) for v in per_variable_kl]
 
 
 @st.cache_data(show_spinner=False)
@@ -98,6 +112,10 @@ shared = {
     "ack": st.session_state.edit_ack,
     "decoder": live.decoder_url(model, entry),
     "talk": talk_mode(),
+    # Row shading: the chosen test digit's per-variable KL, else the gallery's average.
+    "usage": usage_shares(variable_kl(model, gallery_images[[posterior[0]]])[0])
+    if (posterior := st.session_state.get("posterior")) is not None
+    else gallery_usage(entry["path"], entry["sha256"]),
 }
 
 # -- page ----------------------------------------------------------------------------
@@ -105,7 +123,9 @@ st.title("Latent editor")
 explain(
     f"**{N} categorical variables with {K} categories each** ({K}^{N} codes). Click a cell "
     "to set a variable, drag across cells to paint, hover to preview a change; arrow keys "
-    "move a cursor and 0–9 set its variable. The digit is decoded in your browser."
+    "move a cursor and 0–9 set its variable. The digit is decoded in your browser. A row's "
+    "shading is how much the model uses that variable: its KL to the uniform prior, for the "
+    "chosen test digit or averaged over the gallery (bold: a quarter of log K or more)."
 )
 live.mount(
     "editor",

@@ -193,3 +193,30 @@ def test_choosing_another_model_sends_its_decoder(tmp_path, monkeypatch, tiny_mo
     assert second["version"] != first["version"] and second["url"] != first["url"]
     tiny = gvae.load_model(tiny_path)
     assert second["version"] == version(decoder_blob(tiny))
+
+
+def test_rows_are_marked_by_how_much_the_model_uses_each_variable(model):
+    """The editor's row shading is the per-variable KL to the uniform prior, as a share of
+    log K: averaged over the gallery, then the chosen test digit's own."""
+    import math
+
+    from gvae.app.kl import variable_kl
+
+    at = new_app(page=PAGE)
+    images, _, _ = load_gallery()
+    expected = variable_kl(model, images).mean(axis=0) / math.log(10)
+    usage = np.array(editor(at)["usage"])
+    assert usage.shape == (20,) and ((usage >= 0) & (usage <= 1)).all()
+    np.testing.assert_allclose(usage, expected, atol=1e-4)
+    at.pills(key="gallery_pick").set_value(4).run()
+    assert_no_exception(at)
+    own = variable_kl(model, images[[4]])[0] / math.log(10)
+    np.testing.assert_allclose(editor(at)["usage"], own, atol=1e-4)
+    # The model's total KL for that digit is the sum of the rows' (gvae.elbo.kl_to_uniform).
+    import torch
+
+    from gvae.elbo import kl_to_uniform
+
+    with torch.no_grad():
+        logits = model.encode(torch.tensor(images[[4]]))
+    assert float(kl_to_uniform(logits)[0]) == pytest.approx(own.sum() * math.log(10), abs=1e-3)

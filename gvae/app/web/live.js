@@ -328,6 +328,8 @@ function paintDigit(ctx, means, sample, offset = 0, side = 28) {
 // Editor view: the code grid and the digit
 // ---------------------------------------------------------------------------------------
 
+const USED_SHARE = 0.25; // a row whose KL is a quarter of log K or more is bold
+
 class EditorView {
   constructor(root) {
     this.root = root;
@@ -372,8 +374,10 @@ class EditorView {
     this.grid.append(el("span", { class: "gv-corner" }));
     for (let k = 0; k < K; k++) this.grid.append(el("span", { class: "gv-col", text: String(k) }));
     this.cells = [];
+    this.rows = [];
     for (let i = 0; i < N; i++) {
-      this.grid.append(el("span", { class: "gv-row", text: `z${i}` }));
+      this.rows.push(el("span", { class: "gv-row", text: `z${i}`, "data-testid": `gvae-row-${i}` }));
+      this.grid.append(this.rows[i]);
       const row = [];
       for (let k = 0; k < K; k++) {
         const cell = el("button", {
@@ -493,10 +497,24 @@ class EditorView {
 
   update(data) {
     if (this.cells.length !== editor.N || this.cells[0].length !== editor.K) this.build();
+    this.markUsage(data.usage);
     this.fallback = data.fallback;
     this.fallbackCode = data.code;
     this.fallbackSample = data.sample;
     this.refresh(null, "data");
+  }
+
+  // Shade and embolden each row by how much the model uses that variable: its KL to the
+  // uniform prior as a share of the most it can be, log K (Python sends the shares).
+  markUsage(usage) {
+    const logK = Math.log(editor.K);
+    this.rows.forEach((row, i) => {
+      const share = usage ? Math.max(0, Math.min(1, usage[i])) : 0;
+      row.style.setProperty("--use", share.toFixed(3));
+      row.classList.toggle("gv-used", share >= USED_SHARE);
+      row.dataset.kl = usage ? (share * logK).toFixed(3) : "";
+      row.title = usage ? `z${i}: KL to uniform ${(share * logK).toFixed(2)} of ${logK.toFixed(2)} nats` : "";
+    });
   }
 
   refresh(event, kind) {
