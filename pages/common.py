@@ -213,8 +213,12 @@ def styled(figure):
     return fig
 
 
-def chart(figure, where=st, **kwargs):
-    """st.plotly_chart of styled(figure), in Streamlit's theme."""
+def chart(figure, where=st, filename: str | None = None, **kwargs):
+    """st.plotly_chart of styled(figure), in Streamlit's theme; the toolbar's camera saves
+    a 1920 x 1080 PNG for slides, named `filename` (or the chart's key)."""
+    from gvae.app.export import chart_config
+
+    kwargs.setdefault("config", chart_config(filename or kwargs.get("key") or "gvae-chart"))
     return where.plotly_chart(styled(figure), theme="streamlit", **kwargs)
 
 
@@ -264,11 +268,11 @@ def _import_ml_stack() -> None:
 def warm_up_in_background() -> None:
     """Import torch and plotly in a thread, once per server, shortly after the first page.
 
-    Home's first paint needs neither (gvae.catalog, gvae.app.prior), and the import (~3 s of
-    CPU, holding the GIL) would slow the browser's remaining fetches: started at once it
-    made the cold start about 1 s slower than started WARM_UP_DELAY_S later (A/B, 6 starts
-    each). It still finishes before the first decode or chart unless someone clicks
-    within a few seconds; then that page imports what it needs itself.
+    Home's first paint needs neither (gvae.weights reads headers and the stored preview),
+    and the import, holding the GIL for seconds, would slow the browser's remaining
+    fetches if started at once (README, cold start). It still finishes before the first
+    decode or chart unless someone clicks within a few seconds; then that page imports
+    what it needs itself.
     """
     global _warm_up_started
     with _warm_up_lock:

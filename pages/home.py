@@ -15,7 +15,7 @@ from gvae.app.text import code_span, cut, escape_markdown
 from gvae.config import ModelConfig
 from pages.common import current_entry, explain, image_scale, load, use_app_navigation
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 JANG_2017_NATS = 101.5  # Jang et al. (ICLR 2017), categorical VAE, statically binarized MNIST
 

@@ -24,7 +24,7 @@ from pages.common import (
     use_app_navigation,
 )
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 model, entry = current_model()
 N, K = model.config.latent_dim, model.config.categorical_dim

@@ -17,7 +17,7 @@ from gvae.app.live import TAU_RANGE, float64_bytes, parse_playground_edit
 from pages import live
 from pages.common import chart, explain, query_value, talk_mode, use_app_navigation
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 ESTIMATOR_TAUS = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
 SIMPLEX_POINTS = 3000

@@ -29,7 +29,7 @@ from pages.common import (
     use_app_navigation,
 )
 
-use_app_navigation()  # a deep link on a fresh server still gets app.py's frame
+use_app_navigation()
 
 JOB_KEY = "train_job"  # the session's job, as the board last showed it
 SAVED_KEY = "t_saved_names"  # lower-case names of the files this session saved

@@ -83,3 +83,23 @@ def send_component_state(at, key: str, name: str, value):
     from benchmarks.app import with_component_state
 
     return at._run(with_component_state(at, key, name, value))
+
+
+# -- the real-browser tests' shared fixtures: one server and one Chromium per test module ---
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`streamlit run app.py` on 127.0.0.1 (its log in a temporary folder); the base URL."""
+    from benchmarks.browser import streamlit_server
+
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with streamlit_server(log_path=str(log)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from benchmarks.browser import chromium
+
+    with chromium() as b:
+        yield b

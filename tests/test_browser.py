@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from benchmarks.browser import CHROMIUM, chromium, streamlit_server, wait_rendered
+from benchmarks.browser import CHROMIUM, wait_rendered
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists():
@@ -19,19 +19,6 @@ if not Path(CHROMIUM).exists():
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("GVAE_SCREENSHOT_DIR", ROOT / "docs"))
 MAIN = "[data-testid='stMainBlockContainer']"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with streamlit_server(log_path=str(log)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

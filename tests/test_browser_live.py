@@ -14,7 +14,7 @@ import torch
 from playwright.sync_api import expect
 
 import gvae
-from benchmarks.browser import CHROMIUM, chromium, streamlit_server, wait_rendered
+from benchmarks.browser import CHROMIUM, wait_rendered
 from gvae.app.images import to_uint8
 from gvae.app.latent import decode_to_images, format_code, interpolation_path
 from gvae.app.live import pixel_thresholds
@@ -26,19 +26,6 @@ if not Path(CHROMIUM).exists():
 
 DIGIT = "[data-testid=gvae-digit]"
 READY = "[data-testid=gvae-digit][data-source=page]"  # drawn by the page's own decoder
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with streamlit_server(log_path=str(log)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

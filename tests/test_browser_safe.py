@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from test_board import training_workers
 
-from benchmarks.browser import CHROMIUM, MAIN, chromium, streamlit_process, wait_rendered
+from benchmarks.browser import CHROMIUM, MAIN, streamlit_process, wait_rendered
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists():
@@ -23,12 +23,6 @@ STATUS_JS = """main => {
   const metric = document.querySelector(main + " [data-testid='stMetric']");
   return metric ? metric.innerText : "";
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def wait_until(condition, timeout: float = 60.0) -> None:

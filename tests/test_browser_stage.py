@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.browser import CHROMIUM, chromium, streamlit_server, wait_rendered
+from benchmarks.browser import CHROMIUM, wait_rendered
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists():
@@ -85,19 +85,6 @@ def contrast(fg, bg) -> float:
     mixed = [alpha * f + (1 - alpha) * b for f, b in zip(fg[:3], bg[:3], strict=True)]
     hi, lo = sorted((luminance(mixed), luminance(bg)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with streamlit_server(log_path=str(log)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -35,9 +35,8 @@ LOG = logging.getLogger(__name__)
 
 MAX_JOBS_ENV = "GVAE_MAX_JOBS"
 IDLE_ENV = "GVAE_IDLE_S"
-# One training at once per two cores. On the 2-core machine a second concurrent job added
-# no throughput (the jobs' steps/s summed to about the same) but halved each job's speed
-# and slowed Home's load (benchmarks.admission; numbers in the README).
+# One training at once per two cores: a second concurrent job trains no more in total but
+# halves each job's speed and slows the pages (benchmarks.admission; README).
 DEFAULT_MAX_JOBS = max(1, (os.cpu_count() or 2) // 2)
 DEFAULT_IDLE_S = 300.0  # a run nobody has looked at for 5 minutes pauses
 PARK_S = 60.0  # a worker that has not trained for a minute gives its memory back

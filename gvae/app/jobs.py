@@ -2,8 +2,8 @@
 
 Why a process and not a thread: a front end such as Streamlit redraws in Python threads
 of its own interpreter, and a training thread needs the GIL between any two torch ops,
-so every redraw stalled training (on a 2-core CPU the Train page cost 15-30 % of the
-steps). In its own process the Trainer shares only the CPU with the UI.
+so every redraw would stall training. In its own process the Trainer shares only the CPU
+with the UI (the README's Benchmarks section has the measurements).
 
 The worker process owns the Trainer and answers requests between two steps, so a stop
 takes effect after the step in progress and every answer describes whole steps. It never
@@ -81,10 +81,9 @@ class ThreadTuner:
 
     Why: torch's threads meet at the end of every op, so when the UI (the Streamlit server
     and a browser drawing the page) takes part of a core, every op waits for the thread
-    that lost its core. On 2 cores with the Train page open in Chromium one thread trained
-    faster than two (about 44 against 27 steps/s); with no page drawing, two beat one (61
-    against 47). Trials are timed on the wall clock, so the stalls while the page redraws
-    count: a per-step median would hide them."""
+    that lost its core; with the page open one thread can beat two, without it two win
+    (README, Benchmarks). Trials are timed on the wall clock, so the stalls while the page
+    redraws count: a per-step median would hide them."""
 
     def __init__(
         self, most: int, use_s=20.0, trial_s=2.0, clock=time.perf_counter, set_threads=None

@@ -1,0 +1,348 @@
+"""Streamlit helpers of the talk: the global slide keys, URL-seeded widget state, charts
+that export for slides, and the gallery digit picker the section pages share.
+
+Not a page itself. app.py mounts the key listener; the section pages (kl, elbo,
+reparameterization, gumbel, implementation), talk and export import the rest.
+
+The key listener is a st.components.v2 component with inline JavaScript, mounted once per
+run by app.py on every page. PageDown / → go to the next slide, PageUp / ← to the previous
+one: the browser opens the slide's deep link, so the page starts from exactly the state the
+talk file prepared. It never takes a key from a text field, and leaves the arrows to
+anything that uses them (sliders, radio groups, tabs, other components' own widgets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+from streamlit import config
+
+import gvae.app
+from gvae.app.talk import Slide, TalkError, load_talk, slide_url, talk_path
+from pages import common
+from pages.common import query_value
+
+T = TypeVar("T")
+
+KEYS_JS = r"""
+const STORE = "gvae-talk-slide";
+const CHANNEL = "gvae-talk";  // windows of the app in one browser: projector and presenter
+const TEXT_TYPES = new Set(["text", "number", "search", "email", "password", "url", "tel", ""]);
+const ARROW_ROLES = new Set(["slider", "radio", "radiogroup", "tab", "tablist", "listbox",
+  "option", "menu", "menuitem", "menubar", "spinbutton", "grid", "gridcell", "combobox",
+  "tree", "treeitem", "textbox", "scrollbar"]);
+
+function slideInUrl(count) {
+  const value = Number(new URLSearchParams(window.location.search).get("slide"));
+  return Number.isInteger(value) && value >= 1 && value <= count ? value : 0;
+}
+
+function isTextEntry(node) {
+  if (!(node instanceof Element)) return false;
+  const tag = node.tagName;
+  return tag === "TEXTAREA" || tag === "SELECT" || node.isContentEditable ||
+    (tag === "INPUT" && TEXT_TYPES.has((node.getAttribute("type") || "").toLowerCase()));
+}
+
+function usesArrows(path) {
+  for (const node of path) {
+    if (node instanceof ShadowRoot) return true;  // another component's own widget
+    if (!(node instanceof Element)) continue;
+    if (node.tagName === "INPUT" || ARROW_ROLES.has(node.getAttribute("role"))) return true;
+  }
+  return false;
+}
+
+function onKey(event) {
+  const step = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 }[event.key];
+  if (!step || event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey ||
+      event.shiftKey) return;
+  const path = event.composedPath();
+  if (isTextEntry(path[0])) return;
+  if (event.key.startsWith("Arrow") && usesArrows(path)) return;
+  const talk = window.gvaeTalk;
+  const count = talk.slides.length;
+  const current = talk.following ||
+    slideInUrl(count) || Number(sessionStorage.getItem(STORE)) || 0;
+  const next = current ? current + step : (step > 0 ? 1 : 0);
+  if (next < 1 || next > count) return;  // at either end the key keeps its usual meaning
+  event.preventDefault();
+  talk.going = next;
+  if (talk.following) {  // a presenter window: the projector window moves, this one follows
+    talk.channel.postMessage({ type: "go", slide: next });
+    return;
+  }
+  sessionStorage.setItem(STORE, String(next));
+  window.location.assign(talk.slides[next - 1].url);
+}
+
+// The Talk page in a second window follows the projector window: it marks the current
+// slide's notes, and its keys move the projector window instead of itself.
+function follow(talk, slide) {
+  const moved = talk.following !== slide;
+  talk.following = slide;
+  for (const link of document.querySelectorAll("a[data-slide]")) {
+    const card = link.closest("[data-testid='stHorizontalBlock']") || link;
+    const here = Number(link.dataset.slide) === slide;
+    card.style.outline = here ? "4px solid #e45756" : "";
+    card.style.outlineOffset = here ? "6px" : "";
+    if (here && moved) card.scrollIntoView({ block: "center" });
+  }
+  const next = talk.slides[slide];  // the one after
+  talk.badge.textContent = `${slide} / ${talk.slides.length}` + (next ? ` · next: ${next.title}` : "");
+  talk.badge.hidden = false;
+}
+
+function listen(talk) {
+  talk.channel = new BroadcastChannel(CHANNEL);
+  talk.channel.onmessage = ({ data: message }) => {
+    if (talk.presenter) {
+      if (message.type === "at") follow(talk, message.slide);
+    } else if (message.type === "where" && talk.current) {
+      talk.channel.postMessage({ type: "at", slide: talk.current });
+    } else if (message.type === "go" && talk.slides[message.slide - 1]) {
+      sessionStorage.setItem(STORE, String(message.slide));
+      talk.going = message.slide;
+      window.location.assign(talk.slides[message.slide - 1].url);
+    }
+  };
+}
+
+// Scroll a slide's section heading to the top, and keep it there while the page is still
+// growing above it (Streamlit scrolls to a #fragment as soon as the heading exists; charts
+// and images drawn later push it down, and the pages' URL updates drop the fragment).
+// Done when it has not moved for STABLE_TICKS and no script runs, or when the speaker
+// scrolls or clicks.
+const STABLE_TICKS = 8, TICK_MS = 200, MAX_TICKS = 100;
+
+function scroller(node) {
+  for (let box = node.parentElement; box; box = box.parentElement) {
+    const style = getComputedStyle(box).overflowY;
+    if (box.scrollHeight > box.clientHeight && (style === "auto" || style === "scroll")) return box;
+  }
+  return document.scrollingElement;
+}
+
+function scrollWhenSettled(id) {
+  let last = null, stable = 0, ticks = 0, stopped = false;
+  const stop = () => { stopped = true; };
+  for (const type of ["wheel", "touchmove", "mousedown", "keydown"])
+    window.addEventListener(type, stop, { once: true, capture: true });
+  const timer = setInterval(() => {
+    const heading = document.getElementById(id);
+    if (stopped || ++ticks > MAX_TICKS) return finish();
+    if (!heading) return;
+    const box = scroller(heading);
+    const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 2;
+    let top = heading.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    const margin = parseFloat(getComputedStyle(heading).scrollMarginTop) || 0;  // under the header
+    if (top > margin + 2 && !atBottom) {  // lower, and the page can still scroll: bring it up
+      heading.scrollIntoView({ block: "start" });
+      top = heading.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    }
+    top = Math.round(top);
+    stable = top === last ? stable + 1 : 0;
+    last = top;
+    const busy = document.querySelector("[data-testid='stStatusWidget']");
+    if (!busy && stable >= STABLE_TICKS) finish();
+  }, TICK_MS);
+  function finish() {
+    clearInterval(timer);
+    window.gvaeTalk.scrolled = id;
+  }
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  const talk = (window.gvaeTalk = window.gvaeTalk || { installed: false });
+  talk.slides = data.slides;
+  talk.presenter = data.presenter;
+  const here = talk.presenter ? 0 : slideInUrl(talk.slides.length);
+  if (here) sessionStorage.setItem(STORE, String(here));
+  talk.current = here;
+  if (!talk.installed) {
+    window.addEventListener("keydown", onKey);  // bubbling: widgets see their keys first
+    talk.installed = true;
+    if ("BroadcastChannel" in window) listen(talk);
+    const section = here ? talk.slides[here - 1].section : window.location.hash.slice(1);
+    if (section) scrollWhenSettled(decodeURIComponent(section));
+  }
+  let badge = parentElement.querySelector(".gvae-talk-badge");
+  if (!badge) {
+    badge = document.createElement("div");
+    badge.className = "gvae-talk-badge";
+    badge.setAttribute("data-testid", "gvae-talk-badge");
+    parentElement.appendChild(badge);
+  }
+  talk.badge = badge;
+  if (!talk.presenter) talk.following = 0;  // left the Talk page: keys are this window's again
+  if (talk.channel) {  // ask where the projector is, or tell a presenter window where we are
+    if (talk.presenter && !talk.following) talk.channel.postMessage({ type: "where" });
+    else if (here) talk.channel.postMessage({ type: "at", slide: here });
+  }
+  if (talk.presenter && talk.following) return;  // follow() writes it
+  badge.textContent = here ? `${here} / ${talk.slides.length}` : "";
+  badge.title = here ? talk.slides[here - 1].title : "";
+  badge.hidden = !here;
+}
+"""
+
+KEYS_CSS = """
+.gvae-talk-badge {
+  position: fixed; right: 12px; bottom: 8px; z-index: 1000;
+  font: 600 14px/1.4 sans-serif; padding: 2px 10px; border-radius: 10px;
+  color: #1b1f24; background: rgba(242, 245, 249, 0.92); border: 1px solid #c9d1d9;
+}
+.gvae-talk-badge[hidden] { display: none; }
+"""
+
+# Not style-isolated: no shadow root, so that a page's own component stays the first
+# isolated one in the document (the live views' tests and benchmarks look for it there).
+# Its one class name is prefixed accordingly.
+_keys_component = st.components.v2.component(
+    "gvae_talk_keys", js=KEYS_JS, css=KEYS_CSS, isolate_styles=False
+)
+
+
+# -- the talk file ---------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=4)
+def _slides(path: str, mtime_ns: int, size: int) -> tuple[list[Slide], str | None]:
+    try:
+        return load_talk(Path(path)), None
+    except TalkError as error:
+        return [], str(error)
+
+
+def talk_slides() -> tuple[list[Slide], str | None]:
+    """The talk file's slides (re-read when it changes) and the error that stopped it, if any."""
+    path = talk_path()
+    try:
+        info = path.stat()
+    except OSError:
+        return [], f"no talk file at {path}"
+    return _slides(str(path), info.st_mtime_ns, info.st_size)
+
+
+def base_path() -> str:
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def slide_urls(slides: list[Slide]) -> list[str]:
+    return [slide_url(s, i, base_path()) for i, s in enumerate(slides, start=1)]
+
+
+def mount_talk_keys(page=None) -> None:
+    """The global key listener (and the slide counter), for app.py's frame. On the Talk page
+    (`page`, the one st.navigation is about to run) it follows another window's slides."""
+    slides, _ = talk_slides()
+    data = {
+        "slides": [
+            {"url": u, "title": s.title, "section": s.section}
+            for s, u in zip(slides, slide_urls(slides))
+        ],
+        "presenter": getattr(page, "url_path", None) == "talk",
+    }
+    _keys_component(key="gvae_talk_keys", data=data)
+
+
+# -- state: widgets seeded from the URL, kept across pages ---------------------------------
+def seed(key: str, param: str, parse: Callable[[str], T], default: T) -> None:
+    """Give widget `key` its starting value: kept from earlier in the session, else the URL's
+    `param`, else `default`. Streamlit forgets a widget's state on a page that does not
+    draw it; `keep` saves a copy that outlives it."""
+    if key in st.session_state:
+        return
+    kept = st.session_state.get(f"_kept_{key}")
+    st.session_state[key] = kept if kept is not None else query_value(param, parse, default)
+
+
+def keep(*keys: str) -> None:
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+def parse_choice(options) -> Callable[[str], object]:
+    """A parser that accepts one of `options` by its text form."""
+
+    def parse(text: str):
+        for option in options:
+            if str(option) == text:
+                return option
+        raise ValueError(f"expected one of {', '.join(map(str, options))}")
+
+    return parse
+
+
+def parse_int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def parse_float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:  # also refuses NaN
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+# -- drawing -----------------------------------------------------------------------------------
+def chart(fig, key: str, filename: str | None = None) -> None:
+    """A section page's chart, full width (pages.common.chart: styled, exportable)."""
+    common.chart(fig, key=key, filename=filename, width="stretch")
+
+
+def gallery_digit_picker(key: str, label: str = "Test digit") -> int:
+    """Pick one of the shipped gallery's test digits (URL parameter `digit`, its index)."""
+    from gvae.app.gallery import load_gallery
+
+    images, labels, _ = load_gallery()
+    seed(key, "digit", parse_int_in(0, len(labels) - 1), 0)
+    st.selectbox(
+        label,
+        options=list(range(len(labels))),
+        format_func=lambda j: f"a {labels[j]} (gallery #{j})",
+        key=key,
+    )
+    keep(key)
+    return int(st.session_state[key])
+
+
+# -- the KL page's draggable bars ------------------------------------------------------------
+KL_BARS_CSS = """
+.kl-bars { color: inherit; user-select: none; touch-action: none; }
+.kl-bars svg { width: 100%; height: auto; display: block; }
+.kl-bars .number { font: 600 17px sans-serif; fill: currentColor; }
+.kl-bars .label { font: 14px sans-serif; fill: currentColor; }
+.kl-bars .axis { stroke: currentColor; stroke-opacity: 0.4; }
+.kl-bars .hit { cursor: ns-resize; }
+"""
+_kl_bars_component = st.components.v2.component(
+    "gvae_kl_bars",
+    js=(Path(gvae.app.__file__).resolve().parent / "web" / "kl_bars.js").read_text(),
+    css=KL_BARS_CSS,
+)
+
+
+def kl_bars(key: str, labels, p, q, on_change: Callable[[], None]) -> None:
+    """P and Q as bars you drag (KL recomputed in the page while dragging); when the hand
+    lets go, `on_change` runs and `kl_bars_value(key)` holds {"p": [...], "q": [...]}."""
+    data = {"labels": list(labels), "p": [float(v) for v in p], "q": [float(v) for v in q]}
+    _kl_bars_component(key=key, data=data, on_bars_change=on_change)
+
+
+def kl_bars_value(key: str) -> dict | None:
+    state = st.session_state.get(key)
+    return state.get("bars") if state else None
