@@ -261,3 +261,14 @@ def test_a_phone_sees_every_page_without_sideways_scrolling(browser, server, pat
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     finally:
         phone.close()
+
+
+def test_the_talks_page_down_keeps_talk_mode_and_theme(page, server):
+    open_stage(page, f"{server}/?talk=1&theme=dark")
+    page.locator("[data-testid=stMain] h1").click()
+    page.keyboard.press("PageDown")  # the talk's first slide, a new page load
+    page.wait_for_url("**slide=1*")
+    wait_rendered(page)
+    assert "talk=1" in page.url and "theme=dark" in page.url
+    heading = page.locator("[data-testid=stMain] h1").first
+    assert heading.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") > 40
