@@ -35,6 +35,18 @@ const ARROW_ROLES = new Set(["slider", "radio", "radiogroup", "tab", "tablist", 
   "option", "menu", "menuitem", "menubar", "spinbutton", "grid", "gridcell", "combobox",
   "tree", "treeitem", "textbox", "scrollbar"]);
 
+// A slide is a new page load: it keeps the stage's talk mode and theme (pages/stage.py).
+function withStage(url) {
+  const here = new URLSearchParams(window.location.search);
+  const target = new URL(url, window.location.href);
+  for (const name of ["talk", "theme"]) {
+    if (here.has(name) && !target.searchParams.has(name)) {
+      target.searchParams.set(name, here.get(name));
+    }
+  }
+  return target.href;
+}
+
 function slideInUrl(count) {
   const value = Number(new URLSearchParams(window.location.search).get("slide"));
   return Number.isInteger(value) && value >= 1 && value <= count ? value : 0;
@@ -76,7 +88,7 @@ function onKey(event) {
     return;
   }
   sessionStorage.setItem(STORE, String(next));
-  window.location.assign(talk.slides[next - 1].url);
+  window.location.assign(withStage(talk.slides[next - 1].url));
 }
 
 // The Talk page in a second window follows the projector window: it marks the current
@@ -106,7 +118,7 @@ function listen(talk) {
     } else if (message.type === "go" && talk.slides[message.slide - 1]) {
       sessionStorage.setItem(STORE, String(message.slide));
       talk.going = message.slide;
-      window.location.assign(talk.slides[message.slide - 1].url);
+      window.location.assign(withStage(talk.slides[message.slide - 1].url));
     }
   };
 }

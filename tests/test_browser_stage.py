@@ -162,7 +162,10 @@ def test_talk_survives_navigation_and_reload_and_t_toggles_it(page, server):
     page.wait_for_url("**/playground?*talk=1*")
     wait_rendered(page)
     label = "[data-testid=stMain] [data-testid=stWidgetLabel] p"
-    size = f"() => parseFloat(getComputedStyle(document.querySelector('{label}')).fontSize)"
+    size = (  # NaN while the page has no such label (a rerun or reload in progress)
+        f"() => {{ const e = document.querySelector('{label}');"
+        " return e ? parseFloat(getComputedStyle(e).fontSize) : NaN }"
+    )
     assert page.evaluate(size) >= 24
     page.reload()
     wait_rendered(page)
@@ -185,9 +188,11 @@ def test_talk_survives_navigation_and_reload_and_t_toggles_it(page, server):
 
 
 def test_theme_switch_is_kept_in_the_url_and_across_pages(page, server):
+    # NaN (so every comparison false) while a reload has no app on the page yet.
     background = (
-        "() => getComputedStyle(document.querySelector('[data-testid=stApp]'))"
-        ".backgroundColor.match(/\\d+/g).slice(0, 3).map(Number).reduce((a, b) => a + b)"
+        "() => { const app = document.querySelector('[data-testid=stApp]'); if (!app) return NaN;"
+        " return getComputedStyle(app).backgroundColor.match(/\\d+/g).slice(0, 3)"
+        ".map(Number).reduce((a, b) => a + b) }"
     )
     open_stage(page, f"{server}/?theme=light")
     assert page.evaluate(background) > 600
@@ -256,3 +261,14 @@ def test_a_phone_sees_every_page_without_sideways_scrolling(browser, server, pat
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     finally:
         phone.close()
+
+
+def test_the_talks_page_down_keeps_talk_mode_and_theme(page, server):
+    open_stage(page, f"{server}/?talk=1&theme=dark")
+    page.locator("[data-testid=stMain] h1").click()
+    page.keyboard.press("PageDown")  # the talk's first slide, a new page load
+    page.wait_for_url("**slide=1*")
+    wait_rendered(page)
+    assert "talk=1" in page.url and "theme=dark" in page.url
+    heading = page.locator("[data-testid=stMain] h1").first
+    assert heading.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") > 40
