@@ -123,9 +123,7 @@ st.title("Latent editor")
 explain(
     f"**{N} categorical variables with {K} categories each** ({K}^{N} codes). Click a cell "
     "to set a variable, drag across cells to paint, hover to preview a change; arrow keys "
-    "move a cursor and 0–9 set its variable. The digit is decoded in your browser. A row's "
-    "shading is how much the model uses that variable: its KL to the uniform prior, for the "
-    "chosen test digit or averaged over the gallery (bold: a quarter of log K or more)."
+    "move a cursor and 0–9 set its variable. A row's shading: how much the model uses it."
 )
 live.mount(
     "editor",
