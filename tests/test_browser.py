@@ -79,6 +79,7 @@ def test_every_page_opens_without_an_exception(server, browser, path, title, sho
 
 
 def soft_column(page) -> list[str]:
+    expect(page.get_by_test_id("gvae-soft-0")).not_to_have_text("")  # the page filled it
     rows = page.get_by_test_id("gvae-table").locator("tr").all_inner_texts()[1:]
     return [row.split("\t")[3] for row in rows]
 
