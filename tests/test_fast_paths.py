@@ -1,0 +1,155 @@
+"""The training step's fast paths against plain autograd: the hand-written MLP backward,
+the short-axis softmax, the reused batch buffers, and the Trainer as a whole against the
+same recipe spelled with nn.functional ops."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import gvae.softmax
+from gvae import CategoricalVAE, NonFiniteLossError, TrainConfig, Trainer, load_mnist
+from gvae.data import binarize
+from gvae.model import MLP
+from gvae.softmax import log_softmax, softmax
+from gvae.trainer import epoch_order
+
+
+def plain_mlp(mlp: MLP, x: torch.Tensor) -> torch.Tensor:
+    """What nn.Sequential(Linear, ReLU, ..., Linear) computes, through autograd's own nodes."""
+    linears = [m for m in mlp if isinstance(m, torch.nn.Linear)]
+    for i, linear in enumerate(linears):
+        x = F.linear(x, linear.weight, linear.bias)
+        if i < len(linears) - 1:
+            x = F.relu(x)
+    return x
+
+
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_mlp_backward_equals_autograd_bitwise(input_grad):
+    torch.manual_seed(0)
+    mlp = MLP([200, 256, 512, 784])
+    x = torch.randn(100, 200, requires_grad=input_grad)
+    upstream = torch.randn(100, 784)
+    fast = mlp(x)
+    (fast * upstream).sum().backward()
+    fast_grads = [p.grad.clone() for p in mlp.parameters()]
+    fast_x_grad = x.grad.clone() if input_grad else None
+    mlp.zero_grad(set_to_none=True)
+    x.grad = None
+    plain = plain_mlp(mlp, x)
+    (plain * upstream).sum().backward()
+    assert torch.equal(fast, plain)
+    for mine, theirs in zip(fast_grads, (p.grad for p in mlp.parameters())):
+        assert torch.equal(mine, theirs)
+    if input_grad:
+        assert torch.equal(fast_x_grad, x.grad)
+    with torch.no_grad():
+        assert torch.equal(mlp(x), plain.detach())
+
+
+@pytest.mark.parametrize("shape", [(100, 20, 10), (7, 3), (5,), (4, 2, 32), (3, 1, 2)])
+def test_short_axis_softmax_equals_torch_to_rounding(shape):
+    x = (torch.randn(shape) * 4).requires_grad_()
+    upstream = torch.randn(shape)
+    for ours, theirs in [(softmax, F.softmax), (log_softmax, F.log_softmax)]:
+        mine = ours(x)
+        (grad,) = torch.autograd.grad((mine * upstream).sum(), x)
+        reference = theirs(x, dim=-1)
+        (reference_grad,) = torch.autograd.grad((reference * upstream).sum(), x)
+        torch.testing.assert_close(mine, reference, rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(grad, reference_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_binarize_into_buffers_draws_what_a_fresh_call_draws():
+    grey = torch.rand(10, 784)
+    fresh = binarize(grey, torch.Generator().manual_seed(3))
+    noise, out = torch.empty_like(grey), torch.full_like(grey, 7.0)
+    reused = binarize(grey, torch.Generator().manual_seed(3), noise, out=out)
+    assert reused is out and torch.equal(reused, fresh)
+
+
+def reference_training(config: TrainConfig, images: torch.Tensor, steps: int) -> list:
+    """The Trainer's recipe in plain ops: a gathered batch, U < p, nn.functional layers,
+    F.softmax / F.log_softmax over the last axis, Adam; returns the losses and parameters."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = CategoricalVAE()
+    params = list(model.parameters())
+    optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)
+    generator = torch.Generator().manual_seed(config.seed)
+    trainer = Trainer(config, images=images)  # for its schedule only
+    b, per_epoch, losses = config.batch_size, len(images) // config.batch_size, []
+    for step in range(steps):
+        epoch, position = divmod(step, per_epoch)
+        grey = images[epoch_order(len(images), config.seed, epoch)][
+            position * b : (position + 1) * b
+        ]
+        x = (torch.rand(grey.shape, generator=generator) < grey).float()
+        z_logits = plain_mlp(model.encoder, x).view(-1, 20, 10)
+        u = torch.rand(z_logits.shape, generator=generator)
+        u = u.clamp(min=torch.finfo(u.dtype).tiny, max=1.0 - torch.finfo(u.dtype).eps)
+        z = F.softmax((z_logits + -torch.log(-torch.log(u))) / trainer.schedule(step), dim=-1)
+        x_logits = plain_mlp(model.decoder, z.view(-1, 200))
+        reconstruction = F.binary_cross_entropy_with_logits(x_logits, x, reduction="none")
+        log_q = F.log_softmax(z_logits, dim=-1)
+        kl = (log_q.exp() * (log_q + math.log(10))).sum(dim=(-2, -1))
+        loss = reconstruction.sum(-1).mean() + kl.mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, params
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    images, _ = load_mnist("train", limit=1000)
+    config = TrainConfig(epochs=30, max_steps=300, anneal_every=50, anneal_rate=1e-3, seed=1)
+    return config, images, reference_training(config, images, 300)
+
+
+def test_trainer_is_the_plain_recipe_bitwise_but_for_the_softmax_kernel(recipe, monkeypatch):
+    """Buffers, gathers, the MLP's backward, the cheaper checks: none changes a bit."""
+    config, images, (losses, params) = recipe
+    monkeypatch.setattr(gvae.softmax, "_transposed", lambda x: False)  # torch's own kernel
+    trainer = Trainer(config, images=images)
+    trainer.run()
+    assert [h["loss"] for h in trainer.history] == losses
+    for mine, theirs in zip(trainer.model.parameters(), params):
+        assert torch.equal(mine, theirs)
+
+
+def test_trainer_follows_the_plain_recipe_to_float_rounding(recipe):
+    """The short-axis softmax rounds differently in the last bit; training is chaotic, so
+    the runs part slowly: equal to 1e-5 for 50 steps, the same curve after 300. (Weights
+    are not compared: Adam turns a last-bit change of a near-zero gradient into a full
+    step of the other sign.)"""
+    config, images, (losses, _) = recipe
+    trainer = Trainer(config, images=images)
+    trainer.run()
+    ours = [h["loss"] for h in trainer.history]
+    assert ours[:50] == pytest.approx(losses[:50], rel=1e-5)
+    assert ours == pytest.approx(losses, rel=1e-2)
+    assert sum(ours[-100:]) == pytest.approx(sum(losses[-100:]), rel=2e-3)
+
+
+def test_a_non_finite_gradient_stops_the_step_and_keeps_the_weights():
+    images, _ = load_mnist("train", limit=500)
+    trainer = Trainer(TrainConfig(max_steps=50), images=images)
+    trainer.train_step()
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    real_encode = trainer.model.encode
+
+    def poisoned(x):  # finite values, a NaN gradient into the encoder
+        z_logits = real_encode(x)
+        z_logits.register_hook(lambda grad: grad * float("nan"))
+        return z_logits
+
+    trainer.model.encode = poisoned
+    with pytest.raises(NonFiniteLossError, match="non-finite gradient at step 1"):
+        trainer.train_step()
+    assert trainer.step == 1
+    for a, b in zip(before, trainer.model.parameters()):
+        assert torch.equal(a, b)
