@@ -8,8 +8,10 @@ two steps, save it, and resume it later with nothing lost.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,10 +22,14 @@ from gvae.checkpoint import atomic_torch_save, save_model
 from gvae.config import ModelConfig, TrainConfig
 from gvae.data import binarize, load_mnist
 from gvae.errors import CheckpointError, NonFiniteLossError
+from gvae.gumbel import sample_gumbel
 from gvae.model import CategoricalVAE
 from gvae.schedule import TemperatureSchedule
 
 STATE_FORMAT = "gvae-training-state"
+# GVAE_COMPILE=1 runs the loss and its backward through torch.compile: faster steps after
+# a compilation that costs many seconds, so it pays off in long runs only. Off by default.
+COMPILE_ENV = "GVAE_COMPILE"
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -118,6 +124,7 @@ class Trainer:
         self._binary: torch.Tensor | None = None  # (B, D) the binarized batch
         self._steps_per_s = 0.0
         self._last_step_end = float("-inf")
+        self._compiled_loss = self._compile() if os.environ.get(COMPILE_ENV) == "1" else None
 
     # -- the plan of the run ---------------------------------------------------------
     @property
@@ -154,6 +161,41 @@ class Trainer:
         return torch.index_select(self.images, 0, index, out=self._grey)
 
     # -- one step --------------------------------------------------------------------
+    def _compile(self):
+        """model.loss through torch.compile, compiled here (forward and backward, on a blank
+        batch), or None where that fails. tau is a dynamic input: no recompiling as it anneals."""
+        c, b = self.model.config, min(self.config.batch_size, len(self.images))
+        x = torch.zeros(b, c.image_size, device=self.device)
+        noise = torch.zeros(b, c.latent_dim, c.categorical_dim, device=self.device)
+        try:
+            compiled = torch.compile(self.model.loss, dynamic=True)
+            compiled(
+                x, self.schedule(self.step), self.config.estimator, None, noise
+            ).loss.backward()
+        except Exception as error:  # no C++ compiler, an unsupported platform or op...
+            warnings.warn(f"torch.compile failed ({error}); training eagerly", stacklevel=3)
+            return None
+        finally:
+            for p in self._params:
+                p.grad = None
+        return compiled
+
+    def _loss(self, x: torch.Tensor, tau: float):
+        """The batch's loss terms, through torch.compile where GVAE_COMPILE=1 asked for it.
+        The Gumbel noise is drawn here then, so both paths draw the same numbers."""
+        estimator = self.config.estimator
+        if self._compiled_loss is None:
+            return self.model.loss(x, tau, estimator, self.generator)
+        c = self.model.config
+        shape = (len(x), c.latent_dim, c.categorical_dim)
+        noise = sample_gumbel(shape, self.generator, x.dtype, x.device)
+        try:
+            return self._compiled_loss(x, tau, estimator, None, noise)
+        except Exception as error:  # a recompilation that fails: eager from now on
+            warnings.warn(f"torch.compile failed ({error}); training eagerly", stacklevel=3)
+            self._compiled_loss = None
+            return self.model.loss(x, tau, estimator, None, noise)
+
     def train_step(self) -> StepMetrics:
         start = time.perf_counter()
         if not self.model.training:
@@ -163,7 +205,7 @@ class Trainer:
             group["lr"] = lr
         grey = self._batch(self.step)
         x = binarize(grey, self.generator, self._noise, out=self._binary)  # dynamic binarization
-        terms = self.model.loss(x, tau, self.config.estimator, self.generator)
+        terms = self._loss(x, tau)
         loss = terms.loss.item()
         if not math.isfinite(loss):
             raise NonFiniteLossError(
@@ -175,8 +217,8 @@ class Trainer:
         terms.loss.backward()
         # Every gradient flows back through the encoder's first layer, and its bias
         # gradient sums that layer's output gradient over the batch, so a NaN or inf
-        # anywhere in the backward pass shows up in these 512 numbers.
-        if not torch.isfinite(self.model.encoder[0].bias.grad).all():
+        # anywhere in the backward pass shows up in the sum of these 512 numbers.
+        if not math.isfinite(self.model.encoder[0].bias.grad.sum().item()):
             for p in self._params:
                 p.grad = None
             raise NonFiniteLossError(

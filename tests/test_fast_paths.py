@@ -3,6 +3,9 @@ the short-axis softmax, the reused batch buffers, and the Trainer as a whole aga
 same recipe spelled with nn.functional ops."""
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -13,7 +16,7 @@ from gvae import CategoricalVAE, NonFiniteLossError, TrainConfig, Trainer, load_
 from gvae.data import binarize
 from gvae.model import MLP
 from gvae.softmax import log_softmax, softmax
-from gvae.trainer import epoch_order
+from gvae.trainer import COMPILE_ENV, epoch_order
 
 
 def plain_mlp(mlp: MLP, x: torch.Tensor) -> torch.Tensor:
@@ -153,3 +156,75 @@ def test_a_non_finite_gradient_stops_the_step_and_keeps_the_weights():
     assert trainer.step == 1
     for a, b in zip(before, trainer.model.parameters()):
         assert torch.equal(a, b)
+
+
+def test_gvae_compile_trains_as_eager_does(monkeypatch):
+    """GVAE_COMPILE=1: the loss and its backward through torch.compile (inductor), the same
+    noise drawn, the same numbers to rounding."""
+    images, _ = load_mnist("train", limit=500)
+    config = TrainConfig(max_steps=5, anneal_every=2, anneal_rate=0.1)  # tau changes twice
+    eager = Trainer(config, images=images)
+    eager.run()
+    monkeypatch.setenv(COMPILE_ENV, "1")
+    compiled = Trainer(config, images=images)
+    assert compiled._compiled_loss is not None
+    compiled.run()
+    assert compiled._compiled_loss is not None  # no fallback on the way
+    assert [h["loss"] for h in compiled.history] == pytest.approx(
+        [h["loss"] for h in eager.history], rel=1e-5
+    )
+
+
+def test_gvae_compile_falls_back_to_eager_when_compiling_fails(monkeypatch):
+    images, _ = load_mnist("train", limit=500)
+    config = TrainConfig(max_steps=3)
+    eager = Trainer(config, images=images)
+    eager.run()
+
+    def no_compiler(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setenv(COMPILE_ENV, "1")
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
+        fallback = Trainer(config, images=images)
+    assert fallback._compiled_loss is None
+    fallback.run()
+    assert [h["loss"] for h in fallback.history] == [h["loss"] for h in eager.history]
+
+
+def test_gvae_compile_falls_back_when_a_compiled_step_fails(monkeypatch):
+    """A failure at a later step (e.g. a recompilation) switches to eager for good, with
+    the step's own noise: the run is the eager run, bitwise."""
+    images, _ = load_mnist("train", limit=500)
+    config = TrainConfig(max_steps=3)
+    eager = Trainer(config, images=images)
+    eager.run()
+    monkeypatch.setenv(COMPILE_ENV, "1")
+    calls = []
+
+    def compiles_then_fails(function, **kwargs):
+        def compiled(*args):
+            calls.append(args)
+            if len(calls) > 1:  # the warm-up call works, the first real step fails
+                raise RuntimeError("recompilation failed")
+            return function(*args)
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", compiles_then_fails)
+    trainer = Trainer(config, images=images)
+    with pytest.warns(UserWarning, match="recompilation failed"):
+        trainer.run()
+    assert trainer._compiled_loss is None and len(calls) == 2
+    assert [h["loss"] for h in trainer.history] == [h["loss"] for h in eager.history]
+
+
+def test_import_gvae_shortens_openmp_spinning_unless_told_otherwise():
+    code = "import os, gvae; print(os.environ.get('GOMP_SPINCOUNT'))"
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "1000"
+    env["GOMP_SPINCOUNT"] = "5"  # a person's own setting wins
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "5"
