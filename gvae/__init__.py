@@ -10,15 +10,6 @@ list models and draw its first page while torch (~3 s) is not loaded yet.
 """
 
 import importlib
-import os
-import sys
-
-# OpenMP threads that finish their part of an op spin, waiting for the next one. On a CPU
-# shared with other processes the spinning thread holds the core its partner needs, and a
-# 2-thread training step ran 10-25x slower than a 1-thread one; a short spin keeps the
-# speed of 2 threads on an idle CPU. Read by libgomp when torch loads, so set before it.
-if "torch" not in sys.modules:
-    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 _EXPORTS = {
     "gvae.catalog": [
