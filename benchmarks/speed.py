@@ -102,10 +102,11 @@ def cpu_model() -> str:
 
 
 def machine() -> str:
-    """Where a figure was measured: CPU model, cores, torch version, threads."""
+    """Where a figure was measured: CPU model and the vector unit torch uses, cores, torch
+    version, threads."""
     return (
-        f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads"
+        f"{cpu_model()} ({torch.backends.cpu.get_cpu_capability()}), {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
 
 
