@@ -22,6 +22,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks.machine import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("GVAE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -423,17 +425,9 @@ def print_live(rows: dict, bytes_per_edit: float | None) -> None:
 
 
 def machine() -> str:
-    import platform
-
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in lines if "model name" in line),
-        platform.processor() or "unknown CPU",
-    )
     version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    return f"{cpu}, {os.cpu_count()} cores, load average {load}; {version}, headless, 1280 x 720"
+    return f"{cpu_model()}, {os.cpu_count()} cores, load average {load}; {version}, headless, 1280 x 720"
 
 
 def live(n: int, strokes: int) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from benchmarks.machine import cpu_model
 from gvae.app.article import RESULTS_PATH
 from gvae.data import binarize, fixed_test_set, load_mnist
 from gvae.gumbel import gumbel_softmax
@@ -83,17 +83,6 @@ def train_variant(variant: str, images: torch.Tensor, steps: int, seed: int) -> 
         optimizer.step()
         last = (loss.item(), reconstruction.item(), kl.item())
     return model, time.perf_counter() - start, last
-
-
-def cpu_model() -> str:
-    """The CPU's name from /proc/cpuinfo (Linux), else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

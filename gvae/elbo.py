@@ -12,6 +12,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from gvae.softmax import log_softmax
+
 
 class LossTerms(NamedTuple):
     loss: torch.Tensor  # negative ELBO, batch mean (nats per image)
@@ -33,7 +35,7 @@ def kl_to_uniform(z_logits: torch.Tensor) -> torch.Tensor:
 
     KL = sum_k q_k (log q_k + log K); it is >= 0 and exactly 0 when q is uniform.
     """
-    log_q = F.log_softmax(z_logits, dim=-1)
+    log_q = log_softmax(z_logits)
     log_k = math.log(z_logits.shape[-1])
     return (log_q.exp() * (log_q + log_k)).sum(dim=(-2, -1))
 

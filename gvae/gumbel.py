@@ -18,9 +18,9 @@ The noise can be passed in, so a caller can hold one Gumbel draw fixed while tau
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from gvae.config import ESTIMATORS
+from gvae.softmax import softmax
 
 
 def sample_gumbel(shape, generator=None, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -31,8 +31,7 @@ def sample_gumbel(shape, generator=None, dtype=torch.float32, device=None) -> to
     """
     info = torch.finfo(dtype)
     u = torch.rand(shape, generator=generator, dtype=dtype, device=device)
-    u = u.clamp(min=info.tiny, max=1.0 - info.eps)
-    return -torch.log(-torch.log(u))
+    return u.clamp_(min=info.tiny, max=1.0 - info.eps).log_().neg_().log_().neg_()
 
 
 def one_hot_argmax(scores: torch.Tensor) -> torch.Tensor:
@@ -62,8 +61,8 @@ class _ReinMax(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         logits, sample = ctx.saved_tensors
-        pi0 = F.softmax(logits, dim=-1)
-        pi1 = 0.5 * (F.softmax(logits / ctx.tau, dim=-1) + sample)
+        pi0 = softmax(logits)
+        pi1 = 0.5 * (softmax(logits / ctx.tau) + sample)
         grad_logits = 2.0 * _softmax_jvp(pi1, grad) - 0.5 * _softmax_jvp(pi0, grad)
         return grad_logits, None, None
 
@@ -102,7 +101,7 @@ def gumbel_softmax(
         # The forward sample is the Gumbel-Max draw: exactly distributed as softmax(logits).
         return _ReinMax.apply(logits, one_hot_argmax(perturbed.detach()), float(tau))
 
-    soft = F.softmax(perturbed / tau, dim=-1)  # (..., K)
+    soft = softmax(perturbed / tau)  # (..., K)
     if not hard:
         return soft
     # Straight-through: the value of the one-hot sample, the gradient of the soft one.

@@ -47,10 +47,12 @@ class CategoricalVAE(nn.Module):
         tau: float,
         estimator: str = "gumbel",
         generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns (pixel logits (B, D), posterior logits (B, N, K), sample (B, N, K))."""
+        """Returns (pixel logits (B, D), posterior logits (B, N, K), sample (B, N, K)).
+        noise: the Gumbel draw (B, N, K), drawn from `generator` when None."""
         z_logits = self.encode(x)
-        z = gumbel_softmax(z_logits, tau, estimator=estimator, generator=generator)
+        z = gumbel_softmax(z_logits, tau, noise=noise, estimator=estimator, generator=generator)
         return self.decode(z), z_logits, z
 
     def loss(
@@ -59,9 +61,10 @@ class CategoricalVAE(nn.Module):
         tau: float,
         estimator: str = "gumbel",
         generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> LossTerms:
         """Negative ELBO of binary images x (B, D), with one Gumbel-Softmax sample."""
-        x_logits, z_logits, _ = self(x, tau, estimator, generator)
+        x_logits, z_logits, _ = self(x, tau, estimator, generator, noise)
         return negative_elbo(x_logits, x, z_logits)
 
     @torch.no_grad()

@@ -27,9 +27,40 @@ def test_speed_benchmark_tiny():
         "5",
         "--decode-repeats",
         "5",
+        "--process-repeats",
+        "1",
+        "--epoch-images",
+        "200",
     )
+    assert out.startswith("machine: ") and "torch " in out and "threads" in out
+    assert "python -m benchmarks.article_loop" in out and "python -m gvae.train" in out
+    assert "per-epoch speed-up, whole processes" in out
     assert "speed-up over the article-style loop" in out and "arithmetic floor" in out
     assert "peak RSS" in out and "decode 200 codes" in out
+
+
+def test_first_digits_benchmark_tiny():
+    out = run(
+        "benchmarks.first_digits",
+        "--set",
+        "epochs=1",
+        "train_size=500",
+        "--seeds",
+        "0",
+        "--every",
+        "0.1",
+        "--test-images",
+        "50",
+        "--target",
+        "1000",
+    )
+    assert "epochs=1" in out and "train_size=500" in out
+    assert "| 0 |" in out and "median over seeds" in out  # 1000 nats: reached at once
+
+
+def test_profile_benchmark_tiny():
+    out = run("benchmarks.profile_step", "--steps", "5")
+    assert "matrix products" in out and "Adam" in out and "arithmetic floor" in out
 
 
 def test_quality_benchmark_tiny(tmp_path):
