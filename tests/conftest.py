@@ -44,10 +44,12 @@ def assert_no_exception(at) -> None:
 @pytest.fixture(autouse=True)
 def job_board():
     """A fresh server-wide training job board for each test (two trainings at once), so a
-    run one test leaves behind never holds another test's slot; its jobs end afterwards."""
+    run one test leaves behind never holds another test's slot; its jobs end afterwards.
+    Workers come up inside Start's callback here, so an AppTest sees the job right after
+    its click; the server's board brings them up in the background (test_board.py)."""
     from gvae.app.board import JobBoard, replaced_shared_board
 
-    with replaced_shared_board(JobBoard(max_jobs=2)) as board:
+    with replaced_shared_board(JobBoard(max_jobs=2, background=lambda task: task())) as board:
         yield board
 
 

@@ -4,6 +4,7 @@ Most tests drive a JobBoard with fake jobs and a fake clock (no processes, no sl
 the last ones use real TrainingJob workers and check the processes themselves."""
 
 import os
+import threading
 import time
 
 import pytest
@@ -69,6 +70,7 @@ def fake_board(max_jobs=1, presence=None, **kwargs):
         check=lambda config, data_dir: None,
         clock=clock,
         reap_every_s=None,  # the test calls reap()
+        background=lambda task: task(),  # workers come up before start() returns
         **kwargs,
     )
     return board, clock
@@ -188,6 +190,56 @@ def test_launch_failure_is_a_notice_and_frees_the_slot():
     assert board.training_count() == 0
 
 
+class GatedLaunch:
+    """A launcher whose worker takes as long as the test says: each launch waits for
+    `release`, as a real worker waits for torch and MNIST."""
+
+    def __init__(self):
+        self.release, self.entered, self.launched = threading.Event(), threading.Event(), []
+
+    def __call__(self, config, data_dir=None):
+        self.entered.set()
+        assert self.release.wait(10), "the test never released the launch"
+        self.launched.append(FakeJob(config))
+        return self.launched[-1]
+
+
+def test_start_returns_at_once_and_the_worker_comes_up_in_the_background():
+    launch = GatedLaunch()
+    board = JobBoard(
+        max_jobs=1, launch=launch, check=lambda c, d: None, reap_every_s=None, idle_s=300
+    )
+    board.start("a", None, TrainConfig())  # returns while the launch still waits
+    assert launch.entered.wait(10)
+    view = board.view("a")
+    assert view.starting and view.job is None and view.position is None
+    launch.release.set()
+    wait_for(lambda: board.view("a").job is not None and board.view("a").job.running)
+    assert not board.view("a").starting and len(launch.launched) == 1
+    board.close_all()
+
+
+def test_a_stop_while_starting_cancels_the_launch():
+    launch, tasks = GatedLaunch(), []
+    board = JobBoard(
+        max_jobs=1,
+        launch=launch,
+        check=lambda c, d: None,
+        reap_every_s=None,
+        idle_s=300,
+        background=tasks.append,  # held back: the launch has not begun when Stop comes
+    )
+    board.start("a", None, TrainConfig())
+    assert board.view("a").starting
+    board.stop("a")  # before the worker came up
+    launch.release.set()
+    for task in tasks:
+        task()  # the stale launch looks and gives up
+    view = board.view("a")
+    assert not view.starting and view.job is None and launch.launched == []
+    assert board.training_count() == 0
+
+
 def test_close_all_ends_everything():
     board, _ = fake_board(max_jobs=2)
     for key in "abc":
@@ -286,6 +338,7 @@ def test_real_board_reaps_abandoned_workers():
     config = TrainConfig(epochs=1000, train_size=500, batch_size=50)
     try:
         board.start("a", None, config)
+        wait_for(lambda: board.view("a").job is not None)  # its worker comes up meanwhile
         board.start("b", None, config)
         first = board.view("a").job
         board.start("a", None, config)  # ends a's job; a queues again, behind b

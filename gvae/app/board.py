@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -86,9 +87,14 @@ class _Entry:
     queued: bool = False
     holds_slot: bool = False
     launching: bool = False  # admitted, its worker being started or restored
+    generation: int = 0  # counts admissions: a stale background launch sees it changed
     idle_since: float | None = None  # when its worker last stopped training
     disconnected_since: float | None = None
     notice: tuple[str, str] | None = None
+
+
+def _in_thread(task: Callable[[], None]) -> None:
+    threading.Thread(target=task, name="gvae-launch", daemon=True).start()
 
 
 def _default_launch(config, data_dir):
@@ -118,6 +124,7 @@ class JobBoard:
         check: Callable = _default_check,
         clock: Callable[[], float] = time.monotonic,
         reap_every_s: float | None = REAP_EVERY_S,
+        background: Callable[[Callable[[], None]], None] | None = None,
     ):
         self.max_jobs = int(
             max_jobs if max_jobs is not None else env_number(MAX_JOBS_ENV, DEFAULT_MAX_JOBS, 1, 64)
@@ -126,6 +133,7 @@ class JobBoard:
         self.park_s, self.grace_s, self.forget_s = park_s, grace_s, forget_s
         self.presence = presence or (lambda session_id: None)
         self._launch, self._check, self._clock = launch, check, clock
+        self._background = background or _in_thread
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._queue: list[str] = []  # keys, first come first served
@@ -182,7 +190,7 @@ class JobBoard:
         with entry.lock:
             with self._lock:
                 self._dequeue(entry)
-                entry.holds_slot = False
+                entry.holds_slot = entry.launching = False  # a launch not yet begun: cancelled
                 entry.idle_since = self._clock()
             if entry.job is not None:
                 entry.job.stop()
@@ -273,32 +281,50 @@ class JobBoard:
             return self._entries[self._queue[0]]
 
     def _admit(self) -> None:
-        """Start queued runs, first come first served, while slots are free."""
+        """Give free slots to queued runs, first come first served. Claiming a slot is
+        quick and happens here; the worker comes up in the background (its process
+        imports torch and reads MNIST for seconds), so a Start answers at once and the
+        page shows "starting" meanwhile."""
         while not self._closed.is_set():
             entry = self._next_admissible()
             if entry is None:
                 return
-            with entry.lock:
-                with self._lock:
-                    free = self.max_jobs - sum(e.holds_slot for e in self._entries.values())
-                    if not entry.queued or free <= 0 or self._entries.get(entry.key) is not entry:
-                        continue  # changed meanwhile: look again
-                    self._dequeue(entry)
-                    entry.holds_slot = entry.launching = True
-                try:
-                    if entry.job is None:
-                        entry.job = self._launch(*entry.recipe)
-                        entry.recipe = None
-                    elif entry.job.suspended:
-                        entry.job.restore()
-                    entry.job.start()
-                except Exception as error:  # noqa: BLE001  shown on the session's page
-                    with self._lock:
-                        entry.holds_slot = False
-                    entry.notice = ("error", f"Not started: {error}")
-                    LOG.info("training of session %s not started: %s", entry.key, error)
-                finally:
+            with entry.lock, self._lock:
+                free = self.max_jobs - sum(e.holds_slot for e in self._entries.values())
+                if not entry.queued or free <= 0 or self._entries.get(entry.key) is not entry:
+                    continue  # changed meanwhile: look again
+                self._dequeue(entry)
+                entry.holds_slot = entry.launching = True
+                entry.generation += 1
+                generation = entry.generation
+            self._background(functools.partial(self._bring_up, entry, generation))
+
+    def _bring_up(self, entry: _Entry, generation: int) -> None:
+        """Launch (or restore) and start the run that `_admit` gave a slot, unless the
+        session stopped, reset or started afresh since."""
+        with entry.lock:
+            with self._lock:
+                current = generation == entry.generation
+                wanted = current and entry.holds_slot and self._entries.get(entry.key) is entry
+            if not wanted:
+                if current:
                     entry.launching = False
+                return
+            try:
+                if entry.job is None:
+                    entry.job = self._launch(*entry.recipe)
+                    entry.recipe = None
+                elif entry.job.suspended:
+                    entry.job.restore()
+                entry.job.start()
+            except Exception as error:  # noqa: BLE001  shown on the session's page
+                with self._lock:
+                    entry.holds_slot = False
+                entry.notice = ("error", f"Not started: {error}")
+                LOG.info("training of session %s not started: %s", entry.key, error)
+            finally:
+                entry.launching = False
+        self._admit()  # a failed launch frees its slot for the next in line
 
     # -- reaping ----------------------------------------------------------------------
     def _reap_forever(self, every_s: float) -> None:
