@@ -293,6 +293,25 @@ def test_training_job_reports_bad_settings_before_starting(tmp_path, monkeypatch
         TrainingJob(TrainConfig(max_steps=5), data_dir=tmp_path / "empty-and-offline")
 
 
+def test_thread_tuner_does_not_time_the_warm_up_after_a_start():
+    from gvae.app.jobs import ThreadTuner
+
+    now = [0.0]
+    tuner = ThreadTuner(2, use_s=20.0, trial_s=2.0, warmup_s=3.0, clock=lambda: now[0],
+                        set_threads=lambda n: None)  # fmt: skip
+
+    def seconds_per_step() -> float:  # the page's first drawing slows everything at first
+        slow = now[0] < 2.5
+        return {2: 0.010, 1: 0.025}[tuner.threads] * (4 if slow else 1)
+
+    while now[0] < 10.0:
+        now[0] += seconds_per_step()
+        tuner.step_done()
+    assert tuner.steps_per_s[2] > tuner.steps_per_s[1] and tuner.threads == 2
+    tuner.begin()  # a resume warms up afresh, with the most threads
+    assert tuner.threads == 2 and not tuner._is_trial
+
+
 def test_thread_tuner_follows_the_faster_thread_count():
     from gvae.app.jobs import ThreadTuner
 
