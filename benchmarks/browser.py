@@ -4,6 +4,8 @@ benchmark. Playwright drives /usr/bin/chromium; it never downloads a browser.
     python -m benchmarks.browser             # cold start: `streamlit run` to Home rendered
     python -m benchmarks.browser train       # Train page's steps/s in Chromium vs the CLI loop
     python -m benchmarks.browser live        # input -> painted frame in the live editor/playground
+    python -m benchmarks.browser start       # Train: Start -> "starting" shown, -> first curve
+    python -m benchmarks.browser digits      # Train: Start -> the step of recognizable digits
     python -m benchmarks.browser live --baseline --root DIR   # the same gestures on an older
                                              # checkout (server round trips), for before/after
 """
@@ -206,6 +208,116 @@ def train_throughput(seconds: float, rounds: int = 2, epochs: int = 1000) -> Non
     print("  page steps/s: " + ", ".join(f"{r:.1f}" for r in app) + f" (mean {a:.1f})")
     print("  CLI steps/s:  " + ", ".join(f"{r:.1f}" for r in cli) + f" (mean {c:.1f})")
     print(f"  page / CLI throughput: {a / c:.3f} (overhead {100 * (1 - a / c):.1f}%)")
+
+
+# Marks, in the page, when the Start button is pressed (the event's own time stamp) and the
+# first painted frame (the next animation frame) that shows each awaited state.
+START_MARKS_JS = """main => {
+  window.gvaeMarks = {};
+  const mark = (name) => {
+    if (!(name in window.gvaeMarks)) requestAnimationFrame(() => {
+      if (!(name in window.gvaeMarks)) window.gvaeMarks[name] = performance.now();
+    });
+  };
+  document.addEventListener("click", (e) => {
+    if (e.target.closest(".st-key-t_start")) window.gvaeMarks.click = e.timeStamp;
+  }, true);
+  new MutationObserver(() => {
+    if (!("click" in window.gvaeMarks)) return;
+    const root = document.querySelector(main);
+    if (root.innerText.includes("Starting the training process")) mark("starting");
+    if (root.querySelector("[data-testid='stPlotlyChart'] .main-svg")) mark("curve");
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def start_marks(browser, url: str) -> dict:
+    """Milliseconds from pressing Start on the Train page to the first frame showing the
+    "starting" state, and to the first frame with a loss curve."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{url}/train?talk=1")
+    wait_rendered(page)
+    page.evaluate(START_MARKS_JS, MAIN)
+    page.locator(".st-key-t_start button").click()
+    page.wait_for_function("() => 'curve' in window.gvaeMarks", timeout=120_000)
+    marks = page.evaluate("() => window.gvaeMarks")
+    page.locator(".st-key-t_reset button").click()
+    wait_rendered(page)
+    page.close()
+    click = marks["click"]
+    return {name: marks[name] - click if name in marks else None for name in ("starting", "curve")}
+
+
+def start_latency(rounds: int, root: Path = ROOT) -> None:
+    os.environ.setdefault("GVAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    with streamlit_server(root=root) as url, chromium() as browser:
+        start_marks(browser, url)  # a first Start warms the training process server
+        runs = [start_marks(browser, url) for _ in range(rounds)]
+    print(f"{root}: Train page, Start pressed -> first frame showing it ({machine()}):\n")
+    print("| state | median (ms) | runs (ms) |")
+    print("| --- | --- | --- |")
+    for name, what in (("starting", '"Starting the training process…"'), ("curve", "a loss curve")):
+        values = [r[name] for r in runs]
+        shown = [v for v in values if v is not None]
+        median = f"{statistics.median(shown):.0f}" if shown else "never shown"
+        listed = ", ".join("never" if v is None else f"{v:.0f}" for v in values)
+        print(f"| {what} | {median} | {listed} |")
+
+
+def digits_step(target: float = 130.0, every: int = 100) -> int:
+    """The first step (checked every `every`) at which the Train page's default run, seed
+    0, scores test -ELBO <= target (k = 1, 1,000 images): the same run in this process."""
+    import torch
+
+    from gvae.config import QUICK_DEMO
+    from gvae.data import fixed_test_set
+    from gvae.metrics import evaluate
+    from gvae.trainer import Trainer
+
+    torch.set_flush_denormal(True)
+    test, _ = fixed_test_set(limit=1000)
+    trainer = Trainer(QUICK_DEMO)
+    while not trainer.done:
+        for _ in range(every):
+            trainer.train_step()
+        if evaluate(trainer.model, test, iw_samples=1, seed=0)["neg_elbo"] <= target:
+            return trainer.step
+    raise RuntimeError(f"the default run never reached {target} nats")
+
+
+# The step the Train page shows, as a number: "step 1,234 / 4,000" (talk mode) or "1234 / 4000".
+STEP_SHOWN_JS = """([main, least]) => {
+  const match = document.querySelector(main).innerText.match(/step ([\\d,]+) \\/ [\\d,]+/);
+  return match !== null && Number(match[1].replaceAll(",", "")) >= least;
+}"""
+
+
+def digits_after_start(rounds: int) -> None:
+    """Seconds from pressing Start (talk mode, 1280 x 720) to the page showing the step at
+    which the default run reaches recognizable digits."""
+    os.environ.setdefault("GVAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    step = digits_step()
+    times = []
+    with streamlit_server() as url, chromium() as browser:
+        start_marks(browser, url)  # the page has been open: the worker server is warm
+        for _ in range(rounds):
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(f"{url}/train?talk=1")
+            wait_rendered(page)
+            page.evaluate(START_MARKS_JS, MAIN)
+            page.locator(".st-key-t_start button").click()
+            page.wait_for_function(STEP_SHOWN_JS, arg=[MAIN, step], timeout=120_000)
+            shown = page.evaluate("() => performance.now()")
+            times.append((shown - page.evaluate("() => window.gvaeMarks.click")) / 1e3)
+            page.locator(".st-key-t_reset button").click()
+            wait_rendered(page)
+            page.close()
+    print(
+        f"Train page (talk mode, 1280 x 720), Start pressed -> step {step:,} shown, the step "
+        f"at which the default run (seed 0) scores test -ELBO <= 130 nats ({machine()}): "
+        + ", ".join(f"{t:.1f}" for t in times)
+        + f" s (median {statistics.median(times):.1f} s)"
+    )
 
 
 def cold_start(starts: int) -> None:
@@ -543,9 +655,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.browser", description="The app in Chromium: cold start, training"
     )
     p.add_argument(
-        "which", nargs="?", choices=["cold-start", "train", "live"], default="cold-start"
+        "which",
+        nargs="?",
+        choices=["cold-start", "train", "live", "start", "digits"],
+        default="cold-start",
     )
-    p.add_argument("--starts", type=int, default=5, help="cold starts to take the median of")
+    p.add_argument("--starts", type=int, default=5, help="cold starts, or Starts, to time")
     p.add_argument("--seconds", type=float, default=30.0, help="length of each training window")
     p.add_argument("--gestures", type=int, default=40, help="live: clicks, hovers, key steps")
     p.add_argument("--strokes", type=int, default=6, help="live: drag strokes (paint, τ)")
@@ -554,10 +669,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="live: the old widgets' gestures, on the checkout given by --root",
     )
-    p.add_argument("--root", type=Path, default=ROOT, help="live --baseline: the app to serve")
+    p.add_argument(
+        "--root", type=Path, default=ROOT, help="live --baseline, start: the app to serve"
+    )
     args = p.parse_args(argv)
     if args.which == "train":
         train_throughput(args.seconds)
+    elif args.which == "start":
+        start_latency(args.starts, args.root)
+    elif args.which == "digits":
+        digits_after_start(args.starts)
     elif args.which == "live" and args.baseline:
         live_baseline(args.root, args.gestures)
     elif args.which == "live":

@@ -2,6 +2,7 @@
 
     python -m benchmarks.first_digits                 # the Train page's defaults (QUICK_DEMO)
     python -m benchmarks.first_digits --set lr=2e-3   # the same with a field changed
+    python -m benchmarks.first_digits --app           # in the Train page's worker process
 
 The clock runs while the Trainer is built (MNIST read from disk) and while it trains, as
 in the Train page's worker. Every --every seconds of that clock it stops while the model
@@ -72,6 +73,51 @@ def time_to_target(
     }
 
 
+def time_to_target_in_worker(
+    config: TrainConfig, test: torch.Tensor, target: float, every: float, limit_s: float, data_dir
+) -> dict:
+    """As the Train page runs it: the clock starts where Start's callback launches the
+    worker (gvae.app.jobs.TrainingJob, forked from the preloaded server, MNIST read there)
+    and never stops. Every `every` s the worker's weights are read while it trains on, as
+    the page reads them for its previews, and scored here (k = 1)."""
+    from gvae.app.jobs import TrainingJob
+
+    start = time.perf_counter()
+    job = TrainingJob(config, data_dir)
+    load_s = time.perf_counter() - start
+    job.start()
+    checks = []  # (seconds since Start, steps, test -ELBO)
+    try:
+        while time.perf_counter() - start < limit_s:
+            time.sleep(every)  # the page reads the weights once a second
+            model, card = job.snapshot()
+            clock = time.perf_counter() - start
+            score = evaluate(model, test, iw_samples=1, seed=0)["neg_elbo"]
+            checks.append((clock, card["steps"], score))
+            if score <= target or job.done:
+                break
+    finally:
+        job.close()
+    reached = bool(checks) and checks[-1][2] <= target
+    return {
+        "seconds": checks[-1][0] if reached else None,
+        "steps": checks[-1][1],
+        "score": checks[-1][2],
+        "previous": checks[-2] if len(checks) > 1 else None,
+        "load_s": load_s,
+        "checks": checks,
+    }
+
+
+def warm_workers(config: TrainConfig, data_dir) -> None:
+    """Start the worker server and wait until it has imported torch, as it has by the time
+    someone on the Train page presses Start (the page starts it when it is first shown)."""
+    from gvae.app.jobs import TrainingJob, prepare_workers
+
+    prepare_workers()
+    TrainingJob(config, data_dir).close()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.first_digits", description=__doc__)
     p.add_argument("--target", type=float, default=130.0, help="test -ELBO (nats) to reach")
@@ -88,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--data-dir", default=None)
     p.add_argument("--trajectory", action="store_true", help="print every check")
+    p.add_argument(
+        "--app",
+        action="store_true",
+        help="train in the Train page's worker process (clock never stops) instead of here",
+    )
     args = p.parse_args(argv)
 
     torch.set_flush_denormal(True)  # as the Train page's worker runs
@@ -95,9 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}")
     print(f"config: {config}")
     test, _ = data.fixed_test_set(args.data_dir, limit=args.test_images)
+    if args.app:
+        warm_workers(config, args.data_dir)
     rows, seconds = [], []
     for seed in args.seeds:
-        run = time_to_target(
+        run = (time_to_target_in_worker if args.app else time_to_target)(
             dataclasses.replace(config, seed=seed),
             test,
             args.target,
@@ -118,16 +171,23 @@ def main(argv: list[str] | None = None) -> int:
                 "steps": run["steps"],
                 "test -ELBO then": f"{run['score']:.1f}",
                 "check before": f"{previous[0]:.1f} s: {previous[2]:.1f}" if previous else "-",
-                "data loading (s)": f"{run['load_s']:.2f}",
+                ("worker up, MNIST read (s)" if args.app else "data loading (s)"): (
+                    f"{run['load_s']:.2f}"
+                ),
             }
         )
         if run["seconds"] is not None:
             seconds.append(run["seconds"])
+    clock = (
+        "Clock: from Start's launch of the Train page's worker to the weights that scored, "
+        f"never stopped; the weights read every {args.every:g} s"
+        if args.app
+        else "Clock: Trainer built (MNIST read) and training; scored every "
+        f"{args.every:g} s of it, off the clock"
+    )
     print_table(
         rows,
-        f"{machine()}. Clock: Trainer built (MNIST read) and training; scored every "
-        f"{args.every:g} s of it on the first {len(test):,} fixed test images (k = 1), "
-        "off the clock.",
+        f"{machine()}. {clock}; scored on the first {len(test):,} fixed test images (k = 1).",
     )
     if len(seconds) == len(rows):
         print(f"median over seeds: {statistics.median(seconds):.1f} s")

@@ -35,6 +35,7 @@ JOB_KEY = "train_job"  # the session's job, as the board last showed it
 SAVED_KEY = "t_saved_names"  # lower-case names of the files this session saved
 CONFIRM_KEY = "t_confirm_overwrite"  # the existing file the person is asked about
 PREVIEW_EVERY_S = 3.0  # reconstructions and samples are redrawn this often
+REDRAW_EVERY_S = 2.0  # status, curves and previews, while training
 CARD_EVAL = {"n_images": 1000, "iw_samples": 100}  # the quick test-set score saved in cards
 DEVICES = available_devices()
 prepare_workers()  # the training process server imports torch while the person reads
@@ -281,7 +282,27 @@ for note in (st.session_state.get("train_message"), view.notice):
         message(*note)  # plain text: it may quote a file name, a path or an error
 
 
-@st.fragment(run_every=1.0 if running or waiting else None)
+def curves(history: list[dict], smoothing: float, talk: bool, job_id: int | None) -> list:
+    """The loss and τ charts of `history`; returns the layout's columns (talk mode: loss, τ
+    and the previews side by side, all on one 1280 x 720 screen)."""
+    columns = st.columns([6, 3, 4]) if talk else st.columns([3, 2])
+    # One pair of figures per run, refilled at each redraw (cheaper than building anew).
+    figures = st.session_state.get("t_figures")
+    if figures is None or figures["job"] != job_id:
+        figures = st.session_state.t_figures = {"job": job_id, "loss": None, "tau": None}
+    shown = thin(history, max_points=500)  # enough for a chart, cheap to redraw
+    figures["loss"] = loss_figure(shown, smoothing, figures["loss"])
+    figures["tau"] = tau_figure(shown, figures["tau"])
+    chart(figures["loss"], columns[0], width="stretch", key="t_loss")
+    chart(figures["tau"], columns[1], width="stretch", key="t_tau")
+    return columns
+
+
+# While training, the page redraws every REDRAW_EVERY_S: on 2 cores each browser redraw
+# takes CPU the training needs, and 2 s instead of 1 s gave it 29 % more steps/s (README,
+# "Digits after Start"). While the worker comes up it looks often, so the curves follow
+# the moment it is ready.
+@st.fragment(run_every=0.25 if view.starting else REDRAW_EVERY_S if running or waiting else None)
 def live_view() -> None:
     keep_alive()  # a fragment run is the session watching, too
     view = board_view()
@@ -296,6 +317,9 @@ def live_view() -> None:
     if current is None:
         if view.position is None and not view.starting:
             st.info("Set the hyperparameters and press Start.")
+        # Empty axes where the curves will be: the browser loads and lays out the charts
+        # now, not in the first seconds of training, when it took the CPU from the run.
+        curves([], st.session_state.get("t_smoothing", 0.6), talk_mode(), None)
         return
     history = current.history()
     if current.error:
@@ -325,18 +349,7 @@ def live_view() -> None:
         smoothing = st.session_state.get("t_smoothing", 0.6)
     else:
         smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
-    shown = thin(history, max_points=500)  # enough for a chart, cheap to redraw every second
-    # Talk mode: loss, τ and the previews side by side, all on one 1280 x 720 screen.
-    columns = st.columns([6, 3, 4]) if talk else st.columns([3, 2])
-    left, right = columns[0], columns[1]
-    # One pair of figures per run, refilled at each redraw (cheaper than building anew).
-    figures = st.session_state.get("t_figures")
-    if figures is None or figures["job"] != id(current):
-        figures = st.session_state.t_figures = {"job": id(current), "loss": None, "tau": None}
-    figures["loss"] = loss_figure(shown, smoothing, figures["loss"])
-    figures["tau"] = tau_figure(shown, figures["tau"])
-    chart(figures["loss"], left, width="stretch", key="t_loss")
-    chart(figures["tau"], right, width="stretch", key="t_tau")
+    columns = curves(history, smoothing, talk, id(current))
 
     preview = st.session_state.get("t_preview")
     stale = preview is None or preview["job"] != id(current)
