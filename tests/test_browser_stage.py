@@ -6,9 +6,11 @@ Screenshots of each page in talk mode, light and dark, go to docs/stage-<page>-<
 Waits are on state (locators, wait_for_function), never on time.
 """
 
+import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from benchmarks.browser import CHROMIUM, wait_rendered
 
@@ -272,3 +274,45 @@ def test_the_talks_page_down_keeps_talk_mode_and_theme(page, server):
     assert "talk=1" in page.url and "theme=dark" in page.url
     heading = page.locator("[data-testid=stMain] h1").first
     assert heading.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") > 40
+
+
+SIMPLEX = "[data-testid=gvae-simplex]"
+POINT = (0x4C, 0x78, 0xA8)  # the simplex's point colour (live.js POINT_COLOR)
+
+
+def simplex_state(page, server, tau: str) -> tuple[list[float], list[list[int]]]:
+    """Each corner's share of samples piled on it, and the corners (CSS px), at `tau`."""
+    open_stage(page, f"{server}/playground?talk=1&p=0.2,0.3,0.5&tau={tau}")
+    expect(page.locator(SIMPLEX)).to_have_attribute("data-tau", tau)
+    data = page.locator(SIMPLEX).evaluate("c => [c.dataset.piled, c.dataset.corners]")
+    return [float(v) for v in data[0].split(",")], json.loads(data[1])
+
+
+def canvas_pixel(page, x: float, y: float) -> tuple[int, int, int]:
+    """The simplex canvas's own RGBA at CSS pixel (x, y)."""
+    return tuple(
+        page.locator(SIMPLEX).evaluate(
+            """(c, [x, y]) => {
+              const r = window.devicePixelRatio || 1;
+              return [...c.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data];
+            }""",
+            [x, y],
+        )
+    )
+
+
+def test_the_simplex_shows_the_collapse_at_low_tau(page, server):
+    hot, _ = simplex_state(page, server, "5")
+    assert sum(hot) < 0.2  # at a high tau few samples sit on a corner
+    piled, corners = simplex_state(page, server, "0.01")
+    assert sum(piled) > 0.95  # at tau = 0.01 nearly all do
+    side = abs(corners[1][0] - corners[0][0])
+    for share, (x, y) in zip(piled, corners):
+        radius = side * 0.1 * share**0.5
+        assert radius >= 10  # a disc a room can see: pi = 0.2 gives the smallest, ~0.2
+        for dx, dy in [(0, 0), (0.6 * radius, 0), (-0.6 * radius, 0), (0, 0.6 * radius)]:
+            r, g, b, a = canvas_pixel(page, x + dx, y + dy)
+            # drawn above the edges: the point colour, not an edge line or nothing
+            near = all(abs(c - p) <= 3 for c, p in zip((r, g, b), POINT, strict=True))
+            assert near and a > 200, (r, g, b, a)  # (3: rounding where discs overlap)
+    page.screenshot(path=str(DOCS / "stage-simplex-low-tau.png"))

@@ -872,6 +872,8 @@ class InterpolationView {
 }
 
 // ---------------------------------------------------------------------------------------
+const POINT_COLOR = "#4c78a8"; // the simplex's samples, readable on light and dark
+
 // Playground view: tau and pi move the soft sample, its entropy, the table and the simplex
 // ---------------------------------------------------------------------------------------
 
@@ -1180,10 +1182,14 @@ class PlaygroundView {
     const { text } = this.colors;
     const fs = this.fontSize();
     ctx.font = `${fs}px sans-serif`;
-    const pad = fs * 2.4; // the labels sit above the top corner and below the bottom ones
-    const side = Math.min(width - 8, ((height - 2 * pad) * 2) / Math.sqrt(3));
+    // Room for the caption line, then the top corner's label and disc above the triangle,
+    // and the bottom corners' discs and labels below it. The disc radius is at most a tenth
+    // of the side, so solve for the side with it included.
+    const gap = 4;
+    const byHeight = (height - 3 * fs - 4 * gap) / (Math.sqrt(3) / 2 + 0.2);
+    const side = Math.min(width / 1.2 - gap, byHeight);
     const cx = width / 2;
-    const baseY = height - pad;
+    const baseY = height - fs - 2 * gap - side * 0.1;
     const corners = [
       [cx - side / 2, baseY],
       [cx + side / 2, baseY],
@@ -1199,33 +1205,50 @@ class PlaygroundView {
     ctx.closePath();
     ctx.stroke();
     ctx.globalAlpha = 1;
+    const most = side * 0.1; // the largest corner disc's radius
     const counts = [0, 0, 0];
+    const piled = [0, 0, 0]; // samples within 2 % of a corner: one pixel, however many
     if (this.simplexNoise) {
       const logits = logProbs(this.probs);
       const n = this.simplexN;
-      const radius = this.data.talk ? 3.5 : 2.5;
-      ctx.fillStyle = "#4c78a8";
-      ctx.globalAlpha = 0.3;
+      const radius = this.data.talk ? 4.5 : 3;
+      ctx.fillStyle = POINT_COLOR;
+      ctx.globalAlpha = 0.35;
       const noise = [0, 0, 0];
       for (let s = 0; s < n; s++) {
         noise[0] = this.simplexNoise[3 * s];
         noise[1] = this.simplexNoise[3 * s + 1];
         noise[2] = this.simplexNoise[3 * s + 2];
         const y = gumbelSoftmax(logits, noise, this.tau);
-        counts[y[0] >= y[1] ? (y[0] >= y[2] ? 0 : 2) : y[1] >= y[2] ? 1 : 2] += 1;
+        const k = y[0] >= y[1] ? (y[0] >= y[2] ? 0 : 2) : y[1] >= y[2] ? 1 : 2;
+        counts[k] += 1;
+        if (y[k] > 0.98) piled[k] += 1;
         const px = y[0] * corners[0][0] + y[1] * corners[1][0] + y[2] * corners[2][0];
         const py = y[0] * corners[0][1] + y[1] * corners[1][1] + y[2] * corners[2][1];
         ctx.fillRect(px - radius, py - radius, 2 * radius, 2 * radius);
       }
+      // As tau drops the samples pile up on the corners, thousands on one pixel, and the
+      // triangle looks empty: a disc on each corner, its area the pile's share, shows them.
+      ctx.globalAlpha = 0.85;
+      piled.forEach((count, k) => {
+        if (!count) return;
+        ctx.beginPath();
+        ctx.arc(corners[k][0], corners[k][1], Math.max(radius, most * Math.sqrt(count / n)), 0, 2 * Math.PI);
+        ctx.fill();
+      });
       ctx.globalAlpha = 1;
+      this.simplex.dataset.piled = piled.map((c) => (c / n).toFixed(3)).join(",");
+      this.simplex.dataset.tau = String(this.tau);
+      this.simplex.dataset.corners = JSON.stringify(corners.map(([x, y]) => [Math.round(x), Math.round(y)]));
     }
     ctx.fillStyle = text;
     ctx.font = `${fs}px sans-serif`;
     const total = counts[0] + counts[1] + counts[2] || 1;
+    const clear = most + gap; // labels clear of the corner discs
     const place = [
-      ["left", "top", -4, 6],
-      ["right", "top", 4, 6],
-      ["center", "bottom", 0, -6],
+      ["left", "top", -4, clear],
+      ["right", "top", 4, clear],
+      ["center", "bottom", 0, -clear],
     ];
     corners.forEach(([x, y], k) => {
       const [align, base, dx, dy] = place[k];
