@@ -15,7 +15,7 @@ from gvae.app import playground as pg
 from gvae.app.figures import estimator_figure, frequency_figure
 from gvae.app.live import TAU_RANGE, float64_bytes, parse_playground_edit
 from pages import live
-from pages.common import chart, explain, query_value, talk_mode, use_app_navigation
+from pages.common import chart, explain, message, query_value, talk_mode, use_app_navigation
 
 use_app_navigation()
 
@@ -117,11 +117,19 @@ try:
     probs = parse_probs(st.session_state.pg_probs)
     if len(probs) != st.session_state.pg_k:
         raise ValueError(f"K = {st.session_state.pg_k} but {len(probs)} probabilities were given")
+    st.session_state.pg_valid = probs
 except ValueError as error:
-    st.error(
-        f"Invalid class probabilities: {error}. Enter {st.session_state.pg_k} non-negative numbers, not all zero, e.g. {format_probs(default_probs(st.session_state.pg_k))}."
+    # A typo mid-talk must not blank the demo: it keeps showing the last valid π.
+    probs = st.session_state.get("pg_valid")
+    if probs is None or len(probs) != st.session_state.pg_k:
+        probs = np.asarray(default_probs(st.session_state.pg_k))
+        probs = probs / probs.sum()
+    message(
+        "error",
+        f"Invalid class probabilities: {error}. Enter {st.session_state.pg_k} non-negative "
+        f"numbers, not all zero, e.g. {format_probs(default_probs(st.session_state.pg_k))}. "
+        f"Showing π = {format_probs(np.round(probs, 4))} meanwhile.",
     )
-    st.stop()
 
 k, tau, seed = len(probs), float(st.session_state.pg_tau), int(st.session_state.pg_seed)
 labels = list(pg.ARTICLE_LABELS) if k == 3 else [f"c{i}" for i in range(k)]

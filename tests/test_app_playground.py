@@ -144,14 +144,25 @@ def test_new_noise_sends_a_new_draw():
         ("a, b, c", "numbers"),
     ],
 )
-def test_invalid_probabilities_are_refused_with_a_message(probs, message):
+def test_invalid_probabilities_are_refused_and_the_demo_keeps_the_last_valid_ones(probs, message):
     at = new_app(page=PAGE)
+    at.text_input(key="pg_probs").set_value("0.2, 0.3, 0.5").run()
     at.text_input(key="pg_probs").set_value(probs).run()
     assert_no_exception(at)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    app_frame = {"gvae_stage", "gvae_talk_keys"}  # app.py's key listeners, on every page
-    drawn = [c for c in at.get("bidi_component") if c.key not in app_frame]
-    assert not at.get("plotly_chart") and not drawn  # nothing drawn
+    assert any("Showing π = 0.2, 0.3, 0.5 meanwhile" in e.value for e in at.error)
+    # Everything below still draws, with the last valid π (a typo mid-talk blanks nothing).
+    assert panel(at)["probs"] == pytest.approx([0.2, 0.3, 0.5])
+    assert chart(at, "Gradient estimators")
+    assert at.query_params["p"] == "0.2,0.3,0.5"
+
+
+def test_a_typo_in_the_first_pi_falls_back_to_the_default():
+    at = new_app(page=PAGE)
+    at.number_input(key="pg_k").set_value(4).run()
+    at.text_input(key="pg_probs").set_value("0.1, 0.2, x, 0.4").run()
+    assert_no_exception(at)
+    assert panel(at)["probs"] == pytest.approx([0.1, 0.2, 0.3, 0.4])
 
 
 def test_estimator_plot_shows_st_biased_and_relaxed_bias_shrinking(at):
