@@ -43,6 +43,19 @@ def with_overrides(config: TrainConfig, assignments: list[str]) -> TrainConfig:
     return dataclasses.replace(config, **changes)
 
 
+def outcome(checks: list[tuple], target: float, load_s: float) -> dict:
+    """A run's result from its (seconds, steps, test -ELBO) checks."""
+    reached = bool(checks) and checks[-1][2] <= target
+    return {
+        "seconds": checks[-1][0] if reached else None,
+        "steps": checks[-1][1],
+        "score": checks[-1][2],
+        "previous": checks[-2] if len(checks) > 1 else None,
+        "load_s": load_s,
+        "checks": checks,
+    }
+
+
 def time_to_target(
     config: TrainConfig, test: torch.Tensor, target: float, every: float, limit_s: float, data_dir
 ) -> dict:
@@ -62,15 +75,7 @@ def time_to_target(
         checks.append((clock, trainer.step, score))
         if score <= target:
             break
-    reached = bool(checks) and checks[-1][2] <= target
-    return {
-        "seconds": checks[-1][0] if reached else None,
-        "steps": checks[-1][1],
-        "score": checks[-1][2],
-        "previous": checks[-2] if len(checks) > 1 else None,
-        "load_s": load_s,
-        "checks": checks,
-    }
+    return outcome(checks, target, load_s)
 
 
 def time_to_target_in_worker(
@@ -98,15 +103,7 @@ def time_to_target_in_worker(
                 break
     finally:
         job.close()
-    reached = bool(checks) and checks[-1][2] <= target
-    return {
-        "seconds": checks[-1][0] if reached else None,
-        "steps": checks[-1][1],
-        "score": checks[-1][2],
-        "previous": checks[-2] if len(checks) > 1 else None,
-        "load_s": load_s,
-        "checks": checks,
-    }
+    return outcome(checks, target, load_s)
 
 
 def warm_workers(config: TrainConfig, data_dir) -> None:
