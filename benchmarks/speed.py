@@ -8,7 +8,8 @@
    the start-up (imports, data loading, saving).
 2. Per step, in this process: the Trainer against the article's step, in interleaved
    blocks, and against the arithmetic floor: 6 x params x batch floating-point operations
-   at the GFLOP/s of a 1024 x 1024 matrix product, measured between the same blocks.
+   at the GFLOP/s of a 1024 x 1024 matrix product, measured between the same blocks, and
+   the step's own matrix products timed alone (what the floor would take at batch 100).
 
 The article's loop (benchmarks.article_loop) is the baseline being timed; it lives here,
 not in the library, because gvae never trains it.
@@ -131,6 +132,28 @@ def seconds_per_epoch(data_dir, train_size: int | None, repeats: int) -> dict:
     }
 
 
+def matrix_products_fn(model, batch: int = 100):
+    """One training step's matrix products and nothing else, at the step's own shapes: the
+    six layers forward, then each weight's gradient and every input gradient but the
+    first layer's (which autograd skips too). The floor this step could reach."""
+    weights = [m.weight.detach().t().contiguous() for m in model.modules() if hasattr(m, "weight")]
+    x = torch.rand(batch, weights[0].shape[0])
+    out_grad = torch.randn(batch, weights[-1].shape[1])
+
+    def products():
+        inputs, h = [], x
+        for w in weights:  # forward: (B, n_in) @ (n_in, n_out)
+            inputs.append(h)
+            h = h @ w
+        g = out_grad
+        for i in reversed(range(len(weights))):
+            inputs[i].t() @ g  # weight gradient (n_in, n_out)
+            if i:
+                g = g @ weights[i].t()  # input gradient (B, n_in)
+
+    return products
+
+
 # -- in-process: ms per step against the article's step and the arithmetic floor ---------
 def step_times(args: argparse.Namespace) -> dict:
     torch.set_flush_denormal(True)  # as gvae.train runs
@@ -138,13 +161,16 @@ def step_times(args: argparse.Namespace) -> dict:
     article_step = article_style_step_fn(args.data_dir)
     time_steps(trainer.train_step, args.warmup, 0)
     time_steps(article_step, args.warmup, 0)
-    # Interleaved blocks, so both loops and the floor see the same background load.
-    ours, article, gflops, block = [], [], [], 20
+    products = matrix_products_fn(trainer.model)
+    time_steps(products, args.warmup, 0)
+    # Interleaved blocks, so both loops and the floors see the same background load.
+    ours, article, mm, gflops, block = [], [], [], [], 20
     for _ in range(max(1, args.steps // block)):
         ours += time_steps(trainer.train_step, 0, block)
         article += time_steps(article_step, 0, block)
+        mm += time_steps(products, 0, block)
         gflops.append(matmul_gflops(repeats=5))
-    return {"ours": ours, "article": article, "gflops": statistics.median(gflops)}
+    return {"ours": ours, "article": article, "mm": mm, "gflops": statistics.median(gflops)}
 
 
 def speed(args: argparse.Namespace) -> dict:
@@ -159,6 +185,7 @@ def speed(args: argparse.Namespace) -> dict:
     params = sum(p.numel() for p in CategoricalVAE().parameters())
     floor_ms = 6 * params * 100 / (steps["gflops"] * 1e9) * 1e3
     ours_ms, article_ms = statistics.median(steps["ours"]), statistics.median(steps["article"])
+    mm_ms = statistics.median(steps["mm"])
 
     model = load_model() if not args.untrained else CategoricalVAE().eval()
     one = torch.randint(10, (1, 20))
@@ -196,6 +223,11 @@ def speed(args: argparse.Namespace) -> dict:
             "value": round(floor_ms, 2),
         },
         {"measure": "Trainer step / floor", "value": f"{ours_ms / floor_ms:.2f}x"},
+        {
+            "measure": "the step's matrix products alone, at its shapes (ms, median)",
+            "value": round(mm_ms, 2),
+        },
+        {"measure": "matrix products alone / floor", "value": f"{mm_ms / floor_ms:.2f}x"},
         {
             "measure": f"peak RSS, {args.rss_steps} training steps on 60,000 images (MB)",
             "value": round(rss),

@@ -1,5 +1,6 @@
 """The stage: talk mode and the theme, kept in the session and the URL (?talk=1,
-?theme=dark), the global key listener (t: talk mode, d: dark theme) and the styles that
+?theme=dark), what the keys t (talk mode) and d (dark theme) do (the app's one key
+listener, in pages/talk_kit.py, sends them through this component) and the styles that
 make every page readable from the back of a room at 1280 x 720.
 
 Not a page itself. app.py calls setup() before st.set_page_config and frame() after
@@ -127,7 +128,7 @@ def page_paths(pages: list) -> list[str]:
 
 
 def frame(pages: list) -> None:
-    """Sidebar switches, the key listener, the theme sync and the styles."""
+    """Sidebar switches, the keys t and d, the theme sync and the styles."""
     with st.sidebar:
         st.toggle("Talk mode (t)", key=TALK_KEY, help="Large type for a projector: key t")
         st.toggle("Dark theme (d)", key=THEME_KEY, on_change=_on_theme_toggle, help="Key d")

@@ -4,9 +4,10 @@ that export for slides, and the gallery digit picker the section pages share.
 Not a page itself. app.py mounts the key listener; the section pages (kl, elbo,
 reparameterization, gumbel, implementation), talk and export import the rest.
 
-The key listener is a st.components.v2 component with inline JavaScript, mounted once per
-run by app.py on every page. PageDown / → go to the next slide, PageUp / ← to the previous
-one: the browser opens the slide's deep link, so the page starts from exactly the state the
+The app's one key listener is a st.components.v2 component with inline JavaScript, mounted
+once per run by app.py on every page. t and d switch talk mode and the theme (through the
+stage component, pages/stage.py); PageDown / → go to the next slide, PageUp / ← to the
+previous one: the browser opens the slide's deep link, so the page starts from exactly the state the
 talk file prepared. It never takes a key from a text field, and leaves the arrows to
 anything that uses them (sliders, radio groups, tabs, other components' own widgets).
 """
@@ -68,11 +69,27 @@ function usesArrows(path) {
   return false;
 }
 
+// t and d switch talk mode and the dark theme (pages/stage.py): sent through the stage
+// component's sender, never from a text field, a slider or any other input.
+const STAGE_KEYS = { t: "t", T: "t", d: "d", D: "d" };
+
+function stageKey(event, target) {
+  const key = STAGE_KEYS[event.key];
+  const stage = window.__gvaeStage;
+  if (!key || event.repeat || !stage || !stage.send) return false;
+  if (target instanceof Element &&
+      (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return false;
+  stage.send("key", key);
+  return true;
+}
+
+// The app's one key listener: t and d, and the slide keys.
 function onKey(event) {
-  const step = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 }[event.key];
-  if (!step || event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey ||
-      event.shiftKey) return;
+  if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
   const path = event.composedPath();
+  if (stageKey(event, path[0])) return;
+  const step = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 }[event.key];
+  if (!step || event.shiftKey) return;
   if (isTextEntry(path[0])) return;
   if (event.key.startsWith("Arrow") && usesArrows(path)) return;
   const talk = window.gvaeTalk;

@@ -1,4 +1,5 @@
-// The stage: one key listener for the whole app and the theme kept in the URL.
+// The stage: the theme kept in the URL, and the sender the app's one key listener (the
+// talk keys, pages/talk_kit.py) uses for t (talk mode) and d (dark theme).
 //
 // Streamlit 1.67 has no API to set the theme. Its frontend reads the user's choice once, at
 // page load, from localStorage["stActiveTheme-<path>-v2"] (a JSON string: "Light", "Dark",
@@ -23,19 +24,5 @@ export default function (component) {
         window.location.reload();
       }
     }
-  }
-
-  if (!stage.listening) {
-    stage.listening = true;
-    window.addEventListener("keydown", (event) => {
-      if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-      const target = event.composedPath()[0] || event.target;
-      const typing =
-        target instanceof HTMLElement &&
-        (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
-      if (typing) return;
-      if (event.key === "t" || event.key === "T") stage.send("key", "t");
-      else if (event.key === "d" || event.key === "D") stage.send("key", "d");
-    });
   }
 }
