@@ -293,9 +293,26 @@ def curves(history: list[dict], smoothing: float, talk: bool, job_id: int | None
     shown = thin(history, max_points=500)  # enough for a chart, cheap to redraw
     figures["loss"] = loss_figure(shown, smoothing, figures["loss"])
     figures["tau"] = tau_figure(shown, figures["tau"])
+    if job_id is None:
+        span_the_planned_run(figures)
     chart(figures["loss"], columns[0], width="stretch", key="t_loss")
     chart(figures["tau"], columns[1], width="stretch", key="t_tau")
     return columns
+
+
+def span_the_planned_run(figures: dict) -> None:
+    """Before Start, the empty charts span the run the form describes: its steps, the loss
+    from 0 to 600 nats (a fresh model starts near 545), τ from 0 to τ0."""
+    try:
+        config = read_config()
+    except (ValueError, TypeError):  # the form says what is wrong when Start is pressed
+        return
+    per_epoch = max(1, (config.train_size or 60_000) // config.batch_size)
+    steps = min(config.epochs * per_epoch, config.max_steps or float("inf"))
+    figures["loss"].update_layout(
+        xaxis_range=[0, steps], yaxis_range=[0, 600], yaxis2_range=[0, 60], showlegend=False
+    )
+    figures["tau"].update_layout(xaxis_range=[0, steps], yaxis_range=[0, 1.1 * config.tau0])
 
 
 # While training, the page redraws every REDRAW_EVERY_S: on 2 cores each browser redraw

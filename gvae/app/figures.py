@@ -91,6 +91,7 @@ def tau_figure(history: list[dict], fig: go.Figure | None = None) -> go.Figure:
         fig = go.Figure()
         fig.add_scatter(mode="lines", name="τ", line=dict(color=COLORS["tau"], shape="hv"))
         _layout(fig, "Temperature τ", height=240, xaxis_title="step", yaxis_title="τ")
+        fig.update_xaxes(nticks=4)  # a narrow chart: few step ticks, none turned sideways
     with fig.batch_update():
         fig.data[0].x = np.array([h["step"] for h in history])
         fig.data[0].y = np.array([h["tau"] for h in history])
