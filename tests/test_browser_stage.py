@@ -34,6 +34,11 @@ PAGES = {
         ["[data-testid=gvae-tau]", "[data-testid=gvae-bars]", "[data-testid=gvae-simplex]"],
     ),
 }
+# The article's sections, the talk and export: long pages a slide scrolls through, so only
+# their title must be on the first screen; every text and chart on them must read.
+SECTIONS = ["kl", "elbo", "reparameterization", "gumbel", "implementation", "talk", "export"]
+PAGES.update({name: (name, ["h1"]) for name in SECTIONS})
+CHARTED = {"playground", "kl", "elbo", "reparameterization", "gumbel"}  # ticks on screen
 
 # Streamlit's own text in the page: at least 24 px in talk mode.
 BODY_TEXT = (
@@ -122,7 +127,7 @@ def test_talk_mode_fits_reads_and_contrasts(page, server, name, theme):
     )
     for selector in demo:
         page.locator(selector).first.wait_for()
-    if name == "playground":
+    if name in CHARTED:
         page.locator(TICKS).first.wait_for()  # its first Plotly chart is drawn
     wait_rendered(page)
     page.screenshot(path=str(DOCS / f"stage-{name}-{theme}.png"))

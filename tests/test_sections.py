@@ -281,6 +281,19 @@ def test_gvae_source_is_gvaes_code():
     assert set(article.BUGS) == set(article.ARTICLE_CODE)
 
 
+def test_architecture_boxes_label_themselves_readably():
+    from gvae.app.section_figures import architecture_figure, contrast_ratio
+    from gvae.config import ModelConfig
+
+    fig = architecture_figure(article.architecture(ModelConfig()))
+    fills = [shape.fillcolor for shape in fig.layout.shapes if shape.type == "rect"]
+    labels = [a for a in fig.layout.annotations if not a.showarrow and a.y in (0.62, 0.36)]
+    assert len(labels) == 2 * len(fills) == 2 * 9  # x, 3 encoder, sample, 3 decoder, p(x|z)
+    for i, label in enumerate(labels):
+        assert contrast_ratio(label.font.color, fills[i // 2]) >= 4.5, (label.text, fills[i // 2])
+    assert contrast_ratio("#ffffff", "#f58518") < 3  # the colour that needed dark text
+
+
 def test_architecture_follows_the_config():
     from gvae.config import ModelConfig
 

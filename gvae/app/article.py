@@ -238,22 +238,23 @@ def raw_logit_decoding(model: CategoricalVAE, x: torch.Tensor) -> dict:
 
 # -- the architecture -------------------------------------------------------------------------
 def architecture(config: ModelConfig) -> list[dict]:
-    """The model's stages, left to right, for the diagram: name, width, what follows it."""
+    """The model's stages, left to right, for the diagram: width, what the stage is (its
+    lines short enough for a box on a projector), and its role."""
     n, k = config.latent_dim, config.categorical_dim
     enc = [config.image_size, *config.hidden]
     stages = [{"label": "x", "size": f"{config.image_size}", "kind": "data"}]
-    stages += [{"label": "Linear + ReLU", "size": str(h), "kind": "encoder"} for h in enc[1:]]
+    stages += [{"label": "Linear\n+ ReLU", "size": str(h), "kind": "encoder"} for h in enc[1:]]
     stages += [
-        {"label": "Linear (logits)", "size": f"{n}×{k}", "kind": "encoder"},
-        {"label": "Gumbel-Softmax τ", "size": f"{n}×{k}", "kind": "sample"},
+        {"label": "Linear\nlogits", "size": f"{n}×{k}", "kind": "encoder"},
+        {"label": "Gumbel-\nSoftmax τ", "size": f"{n}×{k}", "kind": "sample"},
     ]
     stages += [
-        {"label": "Linear + ReLU", "size": str(h), "kind": "decoder"}
+        {"label": "Linear\n+ ReLU", "size": str(h), "kind": "decoder"}
         for h in reversed(config.hidden)
     ]
     stages += [
-        {"label": "Linear (pixel logits)", "size": str(config.image_size), "kind": "decoder"},
-        {"label": "Bernoulli(x | logits)", "size": str(config.image_size), "kind": "data"},
+        {"label": "Linear\npixel logits", "size": str(config.image_size), "kind": "decoder"},
+        {"label": "Bernoulli\np(x | z)", "size": str(config.image_size), "kind": "data"},
     ]
     return stages
 

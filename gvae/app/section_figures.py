@@ -442,6 +442,24 @@ def gumbel_max_figure(labels, log_pi, noise, pick: int) -> go.Figure:
 
 
 # -- §7 implementation ------------------------------------------------------------------------
+def relative_luminance(hex_color: str) -> float:
+    """WCAG 2 relative luminance of '#rrggbb'."""
+    channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    hi, lo = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def text_on(fill: str) -> str:
+    """White or near-black, whichever reads better on `fill` (white on the orange box was
+    2.5:1, under WCAG's 4.5)."""
+    return max(("#ffffff", "#1b1f24"), key=lambda text: contrast_ratio(text, fill))
+
+
 def architecture_figure(stages: list[dict]) -> go.Figure:
     """The model as boxes, left to right, colored by role."""
     colors = {"data": "#9d9d9d", "encoder": P_COLOR, "sample": COLORS["hard"], "decoder": Q_COLOR}
@@ -464,14 +482,14 @@ def architecture_figure(stages: list[dict]) -> go.Figure:
             y=0.62,
             text=f"<b>{stage['size']}</b>",
             showarrow=False,
-            font=dict(color="#ffffff", size=17),
+            font=dict(color=text_on(colors[stage["kind"]]), size=17),
         )
         fig.add_annotation(
             x=(x0 + x1) / 2,
             y=0.36,
-            text=stage["label"].replace(" ", "<br>", 1),
+            text=stage["label"].replace("\n", "<br>"),
             showarrow=False,
-            font=dict(color="#ffffff", size=11),
+            font=dict(color=text_on(colors[stage["kind"]]), size=11),
         )
         if i < n - 1:
             fig.add_annotation(
