@@ -9,16 +9,27 @@ st.navigation; pages read talk_mode() and draw charts through pages.common.chart
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import streamlit as st
 from streamlit import config
 
 import gvae.app
-from pages.common import TALK_KEY, THEME_KEY, talk_mode, theme
+from pages.common import (
+    SESSION_KEY,
+    TALK_KEY,
+    THEME_KEY,
+    job_board,
+    keep_alive,
+    session_key,
+    talk_mode,
+    theme,
+)
 
 STAGE_JS = (Path(gvae.app.__file__).resolve().parent / "web" / "stage.js").read_text()
 # Not style-isolated: it draws nothing, and the live views stay the only shadow roots.
+BOARD_KEY_FORM = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as pages.common.session_key makes
 _component = st.components.v2.component("gvae_stage", js=STAGE_JS, isolate_styles=False)
 
 # Talk mode: body text 24 px, headings to match, less chrome above the page. Streamlit's
@@ -94,6 +105,20 @@ def _on_key() -> None:
         _set_theme(not st.session_state[THEME_KEY])
 
 
+def _on_restore() -> None:
+    """The tab's job-board key from before this page load: adopt it, so its training is
+    still its own after a reload, unless this session already has a run of its own. The
+    key is the tab's 128-bit secret; nothing else is taken from the message."""
+    offered = (st.session_state.get("gvae_stage") or {}).get("restore")
+    key = session_key()[0]
+    if not isinstance(offered, str) or not BOARD_KEY_FORM.fullmatch(offered) or offered == key:
+        return
+    view = job_board().view(key)
+    if view.job is None and view.position is None and not view.starting:
+        st.session_state[SESSION_KEY] = offered
+        keep_alive()
+
+
 def _set_theme(dark: bool) -> None:
     st.session_state[THEME_KEY] = dark
     st.session_state["gvae_theme_chosen"] = True
@@ -135,8 +160,9 @@ def frame(pages: list) -> None:
         chosen = theme() if st.session_state.get("gvae_theme_chosen") else None
         _component(  # in the sidebar: it draws nothing and takes no room from the page
             key="gvae_stage",
-            data={"theme": chosen, "paths": page_paths(pages)},
+            data={"theme": chosen, "paths": page_paths(pages), "board": session_key()[0]},
             on_key_change=_on_key,
+            on_restore_change=_on_restore,
         )
     _keep_in_url()
     st.html(BASE_CSS + (DARK_CSS if theme() == "dark" else "") + (TALK_CSS if talk_mode() else ""))

@@ -7,6 +7,7 @@ Waits are on state (locators, wait_for_function), never on time.
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -321,3 +322,32 @@ def test_the_simplex_shows_the_collapse_at_low_tau(page, server):
             near = all(abs(c - p) <= 3 for c, p in zip((r, g, b), POINT, strict=True))
             assert near and a > 200, (r, g, b, a)  # (3: rounding where discs overlap)
     page.screenshot(path=str(DOCS / "stage-simplex-low-tau.png"))
+
+
+RUN_STEP_JS = """([main, least]) => {
+  const match = document.querySelector(main).innerText.match(/running · step ([\\d,]+) \\//);
+  return match !== null && Number(match[1].replaceAll(",", "")) > least;
+}"""
+
+
+def shown_step(page) -> int:
+    text = page.locator("[data-testid=stMain]").inner_text()
+    return int(re.search(r"step ([\d,]+) /", text).group(1).replace(",", ""))
+
+
+def test_a_reload_keeps_the_tabs_training(page, server):
+    """The theme switch reloads the page, a new Streamlit session: the tab's training is
+    still its own after it, running, with Stop and Reset."""
+    main = "[data-testid=stMain]"
+    open_stage(page, f"{server}/train?talk=1&theme=light")
+    page.locator(".st-key-t_start button").click()
+    page.wait_for_function(RUN_STEP_JS, arg=[main, 0], timeout=60_000)
+    before = shown_step(page)
+    page.keyboard.press("d")  # dark theme: written to localStorage, then one reload
+    page.wait_for_function("() => location.search.includes('theme=dark')")
+    page.wait_for_function(RUN_STEP_JS, arg=[main, before], timeout=60_000)
+    expect(page.locator(".st-key-t_stop button")).to_be_enabled()
+    page.reload()  # a plain reload, too
+    page.wait_for_function(RUN_STEP_JS, arg=[main, before], timeout=60_000)
+    page.locator(".st-key-t_reset button").click()
+    expect(page.get_by_text("Set the hyperparameters and press Start.")).to_be_visible()
