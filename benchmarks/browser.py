@@ -226,14 +226,16 @@ START_MARKS_JS = """main => {
     if (!("click" in window.gvaeMarks)) return;
     const root = document.querySelector(main);
     if (root.innerText.includes("Starting the training process")) mark("starting");
-    if (root.querySelector("[data-testid='stPlotlyChart'] .main-svg")) mark("curve");
+    const lines = root.querySelectorAll("[data-testid='stPlotlyChart'] path.js-line");
+    if ([...lines].some((l) => (l.getAttribute("d") || "").includes("L"))) mark("curve");
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
 
 def start_marks(browser, url: str) -> dict:
     """Milliseconds from pressing Start on the Train page to the first frame showing the
-    "starting" state, and to the first frame with a loss curve."""
+    "starting" state, and to the first frame with a loss curve (a line of two points or
+    more: the empty axes are there before Start)."""
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(f"{url}/train?talk=1")
     wait_rendered(page)
