@@ -213,8 +213,8 @@ st.title("Train")
 explain(
     "Train a categorical VAE on MNIST right here. Training runs in the background: switch pages "
     "and come back, it keeps going (a run nobody looks at for a few minutes pauses, and Resume "
-    "continues it). The defaults give recognizable digits in about a minute on a "
-    "laptop CPU; the full recipe of the shipped model is in its model card."
+    "continues it). The defaults give recognizable digits about 20 s after Start on a "
+    "2-core CPU; the full recipe of the shipped model is in its model card."
 )
 
 view = board_view()
@@ -316,7 +316,7 @@ def span_the_planned_run(figures: dict) -> None:
 
 
 # While training, the page redraws every REDRAW_EVERY_S: on 2 cores each browser redraw
-# takes CPU the training needs, and 2 s instead of 1 s gave it 29 % more steps/s (README,
+# takes CPU the training needs, and 2 s instead of 1 s gave it about 28 % more steps/s (README,
 # "Digits after Start"). While the worker comes up it looks often, so the curves follow
 # the moment it is ready.
 @st.fragment(run_every=0.25 if view.starting else REDRAW_EVERY_S if running or waiting else None)
