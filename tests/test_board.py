@@ -262,7 +262,7 @@ def test_settings_from_the_environment_fall_back(monkeypatch, raw, expected):
 
 # -- real workers ----------------------------------------------------------------------
 def training_workers(root: int | None = None) -> list[int]:
-    """Pids of gvae training workers descending from process `root` (this one by
+    """Pids of running gvae training workers descending from process `root` (this one by
     default), found by their process name."""
     children: dict[int, list[int]] = {}
     names: dict[int, str] = {}
@@ -275,6 +275,8 @@ def training_workers(root: int | None = None) -> list[int]:
                     names[int(entry)] = f.read().strip()
             except OSError:
                 continue
+            if fields[0] == "Z":
+                continue  # ended, not yet reaped by its parent: no longer a worker
             children.setdefault(int(fields[1]), []).append(int(entry))
     found, todo = [], [root or os.getpid()]
     while todo:

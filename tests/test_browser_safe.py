@@ -4,6 +4,7 @@ server listens on localhost unless asked otherwise."""
 
 import http.server
 import os
+import select
 import threading
 import time
 from pathlib import Path
@@ -25,11 +26,20 @@ STATUS_JS = """main => {
 }"""
 
 
-def wait_until(condition, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        assert time.time() < deadline, "timed out"
-        time.sleep(0.1)
+def wait_ended(pids, timeout: float = 60.0) -> None:
+    """Return when every process in `pids` has ended: a pidfd becomes readable when its
+    process exits (Linux), so this waits on the processes' state, without polling."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # already gone
+        try:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"process {pid} still runs after {timeout} s"
+        finally:
+            os.close(fd)
 
 
 def start_training(browser, url: str):
@@ -52,10 +62,11 @@ def test_trainings_queue_and_end_with_their_tabs(browser, tmp_path):
         second.wait_for_function(
             f"() => ({STATUS_JS})({MAIN!r}).includes('running')", timeout=60_000
         )
-        wait_until(lambda: worker not in training_workers(server.pid))
-        assert len(training_workers(server.pid)) == 1
+        wait_ended([worker])
+        (second_worker,) = training_workers(server.pid)
         second.close()
-        wait_until(lambda: not training_workers(server.pid))
+        wait_ended([second_worker])
+        assert not training_workers(server.pid)
         # A server stop leaves no worker either.
         third = start_training(browser, url)
         third.wait_for_function(f"() => ({STATUS_JS})({MAIN!r}).includes('running')")
@@ -63,7 +74,7 @@ def test_trainings_queue_and_end_with_their_tabs(browser, tmp_path):
         assert len(workers) == 1
         server.terminate()
         server.wait(timeout=30)
-        wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in workers), 30)
+        wait_ended(workers, 30)
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):
