@@ -82,7 +82,8 @@ def test_an_unwatched_run_pauses_frees_its_worker_and_resumes(job_board):
     at = start(new_app(page=PAGE))
     wait_for(lambda: job(at).step >= 3)
     # Nobody runs the page: within the idle limit and a reap the worker is gone.
-    wait_for(lambda: not training_workers(), timeout=30)
+    # (The worker ends inside the job's suspend(), which marks it paused as it returns.)
+    wait_for(lambda: not training_workers() and job(at).status == "paused", timeout=30)
     paused_at = job(at).step
     at.run()
     assert_no_exception(at)
