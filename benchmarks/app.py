@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.speed import cli_steps_per_s, percentile
+from benchmarks.speed import cli_steps_per_s, flush_subnormals, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -119,6 +119,7 @@ def overhead(seconds: float) -> dict:
     windows of one run so both see the same background load."""
     import gvae
 
+    flush_subnormals()  # before the first Trainer, as gvae.train does
     images, _ = gvae.load_mnist("train", limit=10000)
 
     def app_rate() -> tuple[float, gvae.TrainConfig]:

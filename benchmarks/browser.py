@@ -171,8 +171,8 @@ def browser_steps_per_s(browser, seconds: float, epochs: int) -> float:
         page.goto(f"{url}/train")
         wait_rendered(page)
         main = page.locator(MAIN)
-        main.get_by_label("Epochs").fill(str(epochs))
-        main.get_by_label("Epochs").press("Enter")
+        main.get_by_label("Epochs", exact=True).fill(str(epochs))
+        main.get_by_label("Epochs", exact=True).press("Enter")
         wait_rendered(page)
         main.get_by_role("button", name="Start").click()
         page.wait_for_selector(f"{MAIN} [data-testid='stMetric']")
@@ -191,9 +191,11 @@ def train_throughput(seconds: float, rounds: int = 2, epochs: int = 1000) -> Non
     in a plain loop, alternating."""
     from dataclasses import replace
 
-    from benchmarks.speed import cli_steps_per_s
+    from benchmarks.speed import cli_steps_per_s, flush_subnormals
     from gvae.config import QUICK_DEMO
     from gvae.trainer import Trainer
+
+    flush_subnormals()
 
     os.environ.setdefault("GVAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
     app, cli = [], []

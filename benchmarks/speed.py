@@ -56,11 +56,16 @@ def time_steps(step, warmup: int, steps: int) -> list[float]:
     return times
 
 
-def cli_steps_per_s(trainer, seconds: float, warmup: int = 20) -> float:
-    """Steps/s of `trainer` in a plain loop for `seconds`, as `python -m gvae.train` runs it
-    (subnormal floats flushed), after `warmup` untimed steps: the baseline the app's
-    training is compared with."""
+def flush_subnormals() -> None:
+    """As gvae.train does, before torch starts its worker threads: they copy the setting
+    when they start, and a later call leaves them slow at low tau (README, speed)."""
     torch.set_flush_denormal(True)
+
+
+def cli_steps_per_s(trainer, seconds: float, warmup: int = 20) -> float:
+    """Steps/s of `trainer` in a plain loop for `seconds`, after `warmup` untimed steps:
+    the baseline the app's training is compared with. Call flush_subnormals() first, as
+    `python -m gvae.train` does, before this process builds any Trainer."""
     for _ in range(warmup):
         trainer.train_step()
     start, end = trainer.step, time.perf_counter() + seconds
