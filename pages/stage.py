@@ -28,8 +28,8 @@ from pages.common import (
 )
 
 STAGE_JS = (Path(gvae.app.__file__).resolve().parent / "web" / "stage.js").read_text()
-# Not style-isolated: it draws nothing, and the live views stay the only shadow roots.
 BOARD_KEY_FORM = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as pages.common.session_key makes
+# Not style-isolated: it draws nothing, and the live views stay the only shadow roots.
 _component = st.components.v2.component("gvae_stage", js=STAGE_JS, isolate_styles=False)
 
 # Talk mode: body text 24 px, headings to match, less chrome above the page. Streamlit's
