@@ -157,6 +157,14 @@ class TrainConfig:
         ):
             raise ValueError(f"device must be auto, cpu, cuda[:i] or mps; got {self.device!r}")
 
+    def steps_per_epoch(self, n_images: int) -> int:
+        return max(1, n_images // self.batch_size)
+
+    def total_steps(self, n_images: int) -> int:
+        """Optimizer steps of the whole run over `n_images` training images."""
+        total = self.epochs * self.steps_per_epoch(n_images)
+        return min(total, self.max_steps) if self.max_steps else total
+
     def to_dict(self) -> dict:
         return asdict(self)
 

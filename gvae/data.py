@@ -51,6 +51,7 @@ MNIST_IDX = {
     "t10k-labels-idx1-ubyte": IdxFile(2049, (10000,), "27ae3e4e09519cfbb04c329615203637"),
 }
 MNIST_FILES = tuple(MNIST_IDX)
+TRAIN_IMAGES = MNIST_IDX["train-images-idx3-ubyte"].shape[0]  # 60,000
 SPLIT_FILES = {  # (images, labels)
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

@@ -130,12 +130,11 @@ class Trainer:
     # -- the plan of the run ---------------------------------------------------------
     @property
     def steps_per_epoch(self) -> int:
-        return max(1, len(self.images) // self.config.batch_size)
+        return self.config.steps_per_epoch(len(self.images))
 
     @property
     def total_steps(self) -> int:
-        total = self.config.epochs * self.steps_per_epoch
-        return min(total, self.config.max_steps) if self.config.max_steps else total
+        return self.config.total_steps(len(self.images))
 
     @property
     def done(self) -> bool:

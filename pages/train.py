@@ -16,6 +16,7 @@ from gvae.app.saving import NeedsConfirmation, SaveRefused, save_target
 from gvae.app.text import escape_markdown
 from gvae.config import QUICK_DEMO as D  # the widgets' defaults
 from gvae.config import field_type
+from gvae.data import TRAIN_IMAGES
 from gvae.trainer import available_devices
 from gvae.weights import SUFFIX
 from pages.common import (
@@ -307,8 +308,7 @@ def span_the_planned_run(figures: dict) -> None:
         config = read_config()
     except (ValueError, TypeError):  # the form says what is wrong when Start is pressed
         return
-    per_epoch = max(1, (config.train_size or 60_000) // config.batch_size)
-    steps = min(config.epochs * per_epoch, config.max_steps or float("inf"))
+    steps = config.total_steps(config.train_size or TRAIN_IMAGES)
     figures["loss"].update_layout(
         xaxis_range=[0, steps], yaxis_range=[0, 600], yaxis2_range=[0, 60], showlegend=False
     )
