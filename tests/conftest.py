@@ -46,10 +46,13 @@ def job_board():
     """A fresh server-wide training job board for each test (two trainings at once), so a
     run one test leaves behind never holds another test's slot; its jobs end afterwards.
     Workers come up inside Start's callback here, so an AppTest sees the job right after
-    its click; the server's board brings them up in the background (test_board.py)."""
+    its click; the server's board brings them up in the background (test_board.py). No
+    reaper thread either: it could admit a run, and launch its worker, between a test's
+    click and its page run; tests that need reaping call board.reap()."""
     from gvae.app.board import JobBoard, replaced_shared_board
 
-    with replaced_shared_board(JobBoard(max_jobs=2, background=lambda task: task())) as board:
+    board = JobBoard(max_jobs=2, background=lambda task: task(), reap_every_s=None)
+    with replaced_shared_board(board) as board:
         yield board
 
 

@@ -55,6 +55,7 @@ def test_sessions_beyond_max_jobs_wait_in_line_and_start_when_a_slot_frees(job_b
     os.kill(job(b).process.pid, signal.SIGKILL)  # e.g. the out-of-memory killer
 
     def c_trains() -> bool:
+        job_board.reap()  # the server's reaper thread finds the dead worker
         c.run()
         return job(c) is not None and job(c).running
 
@@ -81,9 +82,14 @@ def test_an_unwatched_run_pauses_frees_its_worker_and_resumes(job_board):
     job_board.idle_s = 2.0
     at = start(new_app(page=PAGE))
     wait_for(lambda: job(at).step >= 3)
+
     # Nobody runs the page: within the idle limit and a reap the worker is gone.
     # (The worker ends inside the job's suspend(), which marks it paused as it returns.)
-    wait_for(lambda: not training_workers() and job(at).status == "paused", timeout=30)
+    def paused() -> bool:
+        job_board.reap()  # what the server's reaper thread does every second
+        return not training_workers() and job(at).status == "paused"
+
+    wait_for(paused, timeout=30)
     paused_at = job(at).step
     at.run()
     assert_no_exception(at)

@@ -49,6 +49,7 @@ def test_abandoned_sessions_leave_no_worker_and_no_memory(job_board):
     while training_workers() or job_board.session_count():
         assert time.time() < deadline, f"{len(training_workers())} workers left"
         time.sleep(0.2)
+        job_board.reap()  # what the server's reaper thread does every second
     state_dir = job_board._state_dir
     assert state_dir is None or not os.listdir(state_dir)  # paused states deleted
     gc.collect()
