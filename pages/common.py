@@ -200,7 +200,9 @@ def styled(figure):
     fig.update_layout(font_color=color, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
     fig.update_xaxes(tickfont_color=color, title_font_color=color)
     fig.update_yaxes(tickfont_color=color, title_font_color=color)
-    fig.update_annotations(font_color=color)
+    # A label with a background of its own (a box in a diagram) keeps the colour chosen
+    # for that background (section_figures.text_on).
+    fig.update_annotations(font_color=color, selector=lambda a: a.bgcolor is None)
     if theme() == "dark":  # a heatmap's zero is the page's background, not a white block
         fig.update_traces(colorscale=DARK_HEATMAP, selector=dict(type="heatmap"))
     if talk_mode():

@@ -40,7 +40,9 @@ explain(
     "The Gumbel-Max trick is the same move for categorical variables."
 )
 
-controls = st.columns([3, 3, 3, 2, 2], vertical_alignment="bottom")
+controls = st.columns(
+    [3, 3, 3, 2, 3], vertical_alignment="bottom"
+)  # the button label whole in talk mode
 controls[0].slider("μ", -3.0, 3.0, step=0.1, key="rp_mu")
 controls[1].slider("σ", 0.1, 3.0, step=0.1, key="rp_sigma")
 controls[2].select_slider("Samples n", options=SAMPLE_COUNTS, key="rp_n")

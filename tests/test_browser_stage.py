@@ -67,7 +67,15 @@ COLORS_JS = """(selector) => {
     if (style.visibility === "hidden" || Number(style.opacity) === 0) continue;
     const fg = rgba(el instanceof SVGElement ? style.fill : style.color);
     let bg = null;
-    for (let e = el; e; e = e.parentElement) {
+    // A chart label with a background of its own (Plotly draws it as the rect.bg of the
+    // label's group) is read against that background.
+    const group = el instanceof SVGElement && el.closest(".annotation-text-g");
+    const rect = group && group.querySelector("rect.bg");
+    if (rect) {
+      const own = getComputedStyle(rect), c = rgba(own.fill);
+      if (c[3] > 0.9 && Number(own.fillOpacity) > 0.9) bg = c;
+    }
+    for (let e = bg ? null : el; e; e = e.parentElement) {
       const c = rgba(getComputedStyle(e).backgroundColor);
       if (c[3] > 0.9 && getComputedStyle(e).backgroundColor !== "rgba(0, 0, 0, 0)") { bg = c; break; }
     }

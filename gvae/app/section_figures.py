@@ -25,6 +25,24 @@ def _fmt(value: float) -> str:
 
 
 # -- §3 KL ---------------------------------------------------------------------------------
+def _arrow(fig: go.Figure, start: tuple, end: tuple, color: str | None = None) -> None:
+    """An arrow from `start` to `end`, both in data coordinates."""
+    fig.add_annotation(
+        x=end[0],
+        y=end[1],
+        ax=start[0],
+        ay=start[1],
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=3,
+        arrowwidth=2,
+        arrowcolor=color,
+    )
+
+
 def distributions_figure(labels, p, q) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=list(labels), y=list(p), name="P", marker_color=P_COLOR)
@@ -215,27 +233,14 @@ def graph_figure() -> go.Figure:
     ]
     for a, b, color in edges:
         (x0, y0, *_), (x1, y1, *_) = nodes[a], nodes[b]
-        fig.add_annotation(
-            x=x1 - 0.45,
-            y=y1,
-            ax=x0 + 0.25,
-            ay=y0,
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=3,
-            arrowwidth=2,
-            arrowcolor=color,
-        )
+        _arrow(fig, (x0 + 0.25, y0), (x1 - 0.45, y1), color)
     for x, y, text, color in nodes.values():
         fig.add_annotation(
             x=x,
             y=y,
             text=f"<b>{text}</b>",
             showarrow=False,
-            font=dict(color="#ffffff", size=15),
+            font=dict(color=text_on(color), size=15),
             bgcolor=color,
             borderpad=8,
         )
@@ -483,6 +488,7 @@ def architecture_figure(stages: list[dict]) -> go.Figure:
             text=f"<b>{stage['size']}</b>",
             showarrow=False,
             font=dict(color=text_on(colors[stage["kind"]]), size=17),
+            bgcolor=colors[stage["kind"]],  # the box's own colour: the label keeps its text colour
         )
         fig.add_annotation(
             x=(x0 + x1) / 2,
@@ -490,21 +496,10 @@ def architecture_figure(stages: list[dict]) -> go.Figure:
             text=stage["label"].replace("\n", "<br>"),
             showarrow=False,
             font=dict(color=text_on(colors[stage["kind"]]), size=11),
+            bgcolor=colors[stage["kind"]],
         )
         if i < n - 1:
-            fig.add_annotation(
-                x=x1 + 0.25,
-                y=0.5,
-                ax=x1,
-                ay=0.5,
-                xref="x",
-                yref="y",
-                axref="x",
-                ayref="y",
-                showarrow=True,
-                arrowhead=3,
-                arrowwidth=2,
-            )
+            _arrow(fig, (x1, 0.5), (x1 + 0.25, 0.5))
     encoder_end = max(i for i, s in enumerate(stages) if s["kind"] == "encoder")
     for text, first, last in (
         ("encoder q(z|x)", 1, encoder_end),
