@@ -219,6 +219,9 @@ def test_export_page_files_open_at_their_sizes(server, page):
         ("interpolation.gif", (1280, 720), None),
         ("τ sharpening.gif", (1280, 720), 31),
     ):
+        # A download button's click reruns the page: the next click waits for that rerun,
+        # or it can land on a button being replaced (CI lost one so).
+        wait_rendered(page)
         with page.expect_download() as download:
             page.locator(MAIN).get_by_role("button", name=label).click()
         image = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
