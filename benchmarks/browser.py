@@ -234,20 +234,31 @@ START_MARKS_JS = """main => {
 }"""
 
 
-def start_marks(browser, url: str) -> dict:
-    """Milliseconds from pressing Start on the Train page to the first frame showing the
-    "starting" state, and to the first frame with a loss curve (a line of two points or
-    more: the empty axes are there before Start)."""
+def press_start(browser, url: str):
+    """A Train page in talk mode at 1280 x 720 with START_MARKS_JS installed, Start pressed."""
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(f"{url}/train?talk=1")
     wait_rendered(page)
     page.evaluate(START_MARKS_JS, MAIN)
     page.locator(".st-key-t_start button").click()
-    page.wait_for_function("() => 'curve' in window.gvaeMarks", timeout=120_000)
-    marks = page.evaluate("() => window.gvaeMarks")
+    return page
+
+
+def reset_and_close(page) -> None:
+    """End the page's run (Reset), so the next one starts on a free slot."""
     page.locator(".st-key-t_reset button").click()
     wait_rendered(page)
     page.close()
+
+
+def start_marks(browser, url: str) -> dict:
+    """Milliseconds from pressing Start on the Train page to the first frame showing the
+    "starting" state, and to the first frame with a loss curve (a line of two points or
+    more: the empty axes are there before Start)."""
+    page = press_start(browser, url)
+    page.wait_for_function("() => 'curve' in window.gvaeMarks", timeout=120_000)
+    marks = page.evaluate("() => window.gvaeMarks")
+    reset_and_close(page)
     click = marks["click"]
     return {name: marks[name] - click if name in marks else None for name in ("starting", "curve")}
 
@@ -271,14 +282,13 @@ def start_latency(rounds: int, root: Path = ROOT) -> None:
 def digits_step(target: float = 130.0, every: int = 100) -> int:
     """The first step (checked every `every`) at which the Train page's default run, seed
     0, scores test -ELBO <= target (k = 1, 1,000 images): the same run in this process."""
-    import torch
-
+    from benchmarks.speed import flush_subnormals
     from gvae.config import QUICK_DEMO
     from gvae.data import fixed_test_set
     from gvae.metrics import evaluate
     from gvae.trainer import Trainer
 
-    torch.set_flush_denormal(True)
+    flush_subnormals()
     test, _ = fixed_test_set(limit=1000)
     trainer = Trainer(QUICK_DEMO)
     while not trainer.done:
@@ -305,17 +315,11 @@ def digits_after_start(rounds: int) -> None:
     with streamlit_server() as url, chromium() as browser:
         start_marks(browser, url)  # the page has been open: the worker server is warm
         for _ in range(rounds):
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(f"{url}/train?talk=1")
-            wait_rendered(page)
-            page.evaluate(START_MARKS_JS, MAIN)
-            page.locator(".st-key-t_start button").click()
+            page = press_start(browser, url)
             page.wait_for_function(STEP_SHOWN_JS, arg=[MAIN, step], timeout=120_000)
             shown = page.evaluate("() => performance.now()")
             times.append((shown - page.evaluate("() => window.gvaeMarks.click")) / 1e3)
-            page.locator(".st-key-t_reset button").click()
-            wait_rendered(page)
-            page.close()
+            reset_and_close(page)
     print(
         f"Train page (talk mode, 1280 x 720), Start pressed -> step {step:,} shown, the step "
         f"at which the default run (seed 0) scores test -ELBO <= 130 nats ({machine()}): "

@@ -21,7 +21,7 @@ import time
 import torch
 
 from benchmarks.machine import describe as machine
-from benchmarks.speed import print_table
+from benchmarks.speed import flush_subnormals, print_table
 from gvae import data
 from gvae.config import QUICK_DEMO, TrainConfig
 from gvae.metrics import evaluate
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    torch.set_flush_denormal(True)  # as the Train page's worker runs
+    flush_subnormals()  # as gvae.train and the Train page's worker run
     config = with_overrides(QUICK_DEMO, args.set)
     print(f"machine: {machine()}")
     print(f"config: {config}")

@@ -16,11 +16,10 @@ import argparse
 import statistics
 import sys
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.machine import describe as machine
-from benchmarks.speed import matmul_gflops, print_table, time_steps
+from benchmarks.speed import flush_subnormals, matmul_gflops, print_table, time_steps
 from gvae.config import TrainConfig
 from gvae.model import CategoricalVAE
 from gvae.trainer import Trainer
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    torch.set_flush_denormal(True)  # as gvae.train runs
+    flush_subnormals()  # as gvae.train and the Train page's worker run
     trainer = Trainer(TrainConfig(epochs=1000), data_dir=args.data_dir)
     plain = statistics.median(time_steps(trainer.train_step, 30, args.steps))
     gflops = matmul_gflops()

@@ -161,7 +161,7 @@ def matrix_products_fn(model, batch: int = 100):
 
 # -- in-process: ms per step against the article's step and the arithmetic floor ---------
 def step_times(args: argparse.Namespace) -> dict:
-    torch.set_flush_denormal(True)  # as gvae.train runs
+    flush_subnormals()  # as gvae.train and the Train page's worker run
     trainer = Trainer(TrainConfig(epochs=1000, batch_size=100), data_dir=args.data_dir)
     article_step = article_style_step_fn(args.data_dir)
     time_steps(trainer.train_step, args.warmup, 0)
