@@ -14,11 +14,14 @@ import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from gvae.errors import DataFileError, MissingDataError
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: the app's viewers need none
+    import torch
 
 DATA_DIR_ENV = "GVAE_DATA_DIR"
 TEST_BINARIZATION_SEED = 0  # the fixed evaluation set (docs/evaluation.md)
@@ -146,12 +149,20 @@ def _read_idx(path: Path) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_uint8(root: str, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def mnist_uint8(root: str, train: bool, download: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A split's checked images (n, 784) and labels (n,) as uint8 numpy arrays, read once."""
     images_name, labels_name = SPLIT_FILES["train" if train else "test"]
     check_mnist(root, (images_name, labels_name), download)
     images = _read_idx(raw_folder(root) / images_name)
     labels = _read_idx(raw_folder(root) / labels_name)
-    return torch.from_numpy(images.reshape(len(images), -1)), torch.from_numpy(labels).long()
+    return images.reshape(len(images), -1), labels
+
+
+def _load_uint8(root: str, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
+    images, labels = mnist_uint8(root, train, download)
+    return torch.from_numpy(images), torch.from_numpy(labels).long()
 
 
 def ensure_mnist(data_dir: str | os.PathLike | None = None) -> Path:
@@ -198,10 +209,12 @@ def binarize(
     the draw.
     """
     if noise is None:
-        noise = torch.empty_like(images)
+        noise = images.new_empty(images.shape)
     noise.uniform_(generator=generator)
     if out is None:
         return (noise < images).to(images.dtype)
+    import torch  # a cached module lookup; this module imports torch only where needed
+
     return torch.lt(noise, images, out=out)
 
 
@@ -209,6 +222,8 @@ def fixed_test_set(data_dir=None, limit: int | None = None) -> tuple[torch.Tenso
     """The evaluation protocol's test set: the 10,000 test images in file order,
     binarized once with a generator seeded 0, so every version is scored on the same bits.
     """
+    import torch
+
     images, labels = load_mnist("test", data_dir)
     generator = torch.Generator().manual_seed(TEST_BINARIZATION_SEED)
     binary = torch.bernoulli(images, generator=generator)  # the protocol's exact call

@@ -32,13 +32,19 @@ PROTOCOL = (
 
 @torch.no_grad()
 def image_bounds(
-    model: CategoricalVAE, x: torch.Tensor, k: int, generator: torch.Generator
+    model: CategoricalVAE,
+    x: torch.Tensor,
+    k: int,
+    generator: torch.Generator | None = None,
+    noise: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image (neg_elbo, iw_nll), each (B,), from k one-hot posterior samples."""
+    """Per-image (neg_elbo, iw_nll), each (B,), from k one-hot posterior samples.
+    noise: their Gumbel draw (k, B, N, K), drawn from `generator` when None."""
     c = model.config
     z_logits = model.encode(x)  # (B, N, K)
     log_q = F.log_softmax(z_logits, dim=-1)
-    noise = sample_gumbel((k, *z_logits.shape), generator, z_logits.dtype, z_logits.device)
+    if noise is None:
+        noise = sample_gumbel((k, *z_logits.shape), generator, z_logits.dtype, z_logits.device)
     index = (z_logits + noise).argmax(dim=-1)  # (k, B, N): exact samples from q
     z = F.one_hot(index, c.categorical_dim).to(x.dtype)  # (k, B, N, K)
     log_qz = log_q.unsqueeze(0).expand_as(z).gather(-1, index.unsqueeze(-1)).sum(dim=(-2, -1))

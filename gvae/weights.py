@@ -238,6 +238,20 @@ def read_preview(path: str | os.PathLike) -> np.ndarray | None:
     return np.frombuffer(data, np.uint8, end - begin, start + begin).reshape(shape)
 
 
+def load_arrays(path: str | os.PathLike | None = None) -> tuple[Header, dict[str, np.ndarray]]:
+    """A weights file's checked header and its model tensors as numpy arrays (state_dict
+    names, torch's (out, in) weight layout), read by safetensors.numpy: no torch. The
+    header is checked before the tensors are read."""
+    import safetensors.numpy
+
+    path = Path(path) if path is not None else DEFAULT_WEIGHTS
+    data = read_bytes(path)
+    header = parse_header(data, path)
+    arrays = safetensors.numpy.load(data)
+    arrays.pop(PREVIEW_KEY)
+    return header, arrays
+
+
 def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
     """A CategoricalVAE from a weights file (default: the shipped default), in eval mode,
     its card as `.card`. The header is checked before any tensor is built."""

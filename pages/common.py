@@ -23,6 +23,7 @@ import gvae  # lazy (PEP 562): listing models and their cards needs no torch
 from gvae.app.board import JobBoard, shared_board
 from gvae.app.params import MAX_QUERY_CHARS
 from gvae.app.text import cut, escape_markdown
+from gvae.infer import Network
 
 T = TypeVar("T")
 
@@ -74,12 +75,13 @@ def model_entries() -> list[dict]:
 
 
 @st.cache_resource(show_spinner="Loading model…")
-def _load(path: str, mtime_ns: int) -> gvae.CategoricalVAE:
-    return gvae.load_model(path)
+def _load(path: str, mtime_ns: int) -> Network:
+    return gvae.infer.load(path)
 
 
-def load(path: str) -> gvae.CategoricalVAE:
-    """A model loaded once per file version and shared by every session (read-only)."""
+def load(path: str) -> Network:
+    """A model's numpy network (gvae.infer, no torch), loaded once per file version and
+    shared by every session (read-only)."""
     return _load(path, os.stat(path).st_mtime_ns)
 
 
@@ -104,7 +106,7 @@ def current_entry() -> dict:
     return entry
 
 
-def current_model() -> tuple[gvae.CategoricalVAE, dict]:
+def current_model() -> tuple[Network, dict]:
     """The model chosen in the sidebar, loaded; stops the page with a message if none loads."""
     entry = current_entry()
     return load(entry["path"]), entry
@@ -260,21 +262,17 @@ WARM_UP_DELAY_S = 1.5  # lets the browser fetch the first page's scripts and ima
 
 
 def _import_ml_stack() -> None:
-    try:
+    with contextlib.suppress(Exception):  # the page that needs plotly reports the error
         import gvae.app.figures  # noqa: F401  (plotly)
-        import gvae.app.latent  # noqa: F401  (torch)
-    except Exception:  # noqa: BLE001  the page that needs them reports the error
-        pass
 
 
 def warm_up_in_background() -> None:
-    """Import torch and plotly in a thread, once per server, shortly after the first page.
+    """Import plotly in a thread, once per server, shortly after the first page.
 
-    Home's first paint needs neither (gvae.weights reads headers and the stored preview),
-    and the import, holding the GIL for seconds, would slow the browser's remaining
-    fetches if started at once (README, cold start). It still finishes before the first
-    decode or chart unless someone clicks within a few seconds; then that page imports
-    what it needs itself.
+    Home's first paint needs no plotly (gvae.weights reads headers and the stored
+    preview), and the import, holding the GIL, would slow the browser's remaining fetches
+    if started at once. It finishes before the first chart unless someone clicks within
+    a second or two; then that page imports it itself. (No page imports torch.)
     """
     global _warm_up_started
     with _warm_up_lock:

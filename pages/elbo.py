@@ -56,7 +56,7 @@ st.query_params.update({"digit": str(index), "n": str(n), "seed": str(sample_see
 x = binarize_digit(images[index], seed=0)  # the bits the likelihood scores
 terms = sample_terms(model, x, n, sample_seed)
 with controls:
-    pair = np.stack([images[index].reshape(28, 28), x.numpy().reshape(28, 28)])
+    pair = np.stack([images[index].reshape(28, 28), x.reshape(28, 28)])
     st.image(
         image_grid(pair, ncols=2, scale=4),
         caption=f"test image #{indices[index]}: grey, and binarized once (seed 0) — the x scored",

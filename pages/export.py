@@ -9,16 +9,14 @@ from gvae.app import gumbel_vae as gv
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, to_uint8, upscale
 from gvae.app.latent import (
-    argmax_code,
     atlas_codes,
-    decode_to_images,
     format_code,
     interpolation_path,
     parse_code,
 )
 from gvae.app.playground import ARTICLE_LABELS, ARTICLE_PROBS, fixed_noise, soft_sample
 from pages.common import current_model, message, query_value, use_app_navigation
-from pages.talk_kit import gallery_digit_picker
+from pages.talk_kit import gallery_digit_picker, slide_sets
 
 use_app_navigation()
 
@@ -42,9 +40,10 @@ st.header("The code", anchor="code")
 source, preview = st.columns([2, 1], gap="large")
 with source:
     index = gallery_digit_picker("ex_digit", "Start from a test digit's argmax code")
-    digit_code, _ = argmax_code(model, images[index])
+    digit_code, _ = model.argmax_code(images[index])
     url_code = query_value("z", lambda s: parse_code(s, N, K), None)
-    st.session_state.setdefault("ex_code", format_code(url_code or digit_code))
+    if "ex_code" not in st.session_state or slide_sets("z"):
+        st.session_state.ex_code = format_code(url_code or digit_code)
     if st.session_state.get("ex_from") != index:  # a new digit picked: take its code
         if st.session_state.get("ex_from") is not None:
             st.session_state.ex_code = format_code(digit_code)
@@ -62,9 +61,9 @@ with source:
         format_func=lambda j: f"a {labels[j]} (gallery #{j})",
         key="ex_other",
     )
-    code_b, _ = argmax_code(model, images[other])
+    code_b, _ = model.argmax_code(images[other])
 st.query_params.update({"z": format_code(code), "digit": str(index)})
-digit = decode_to_images(model, [code])[0]
+digit = model.images([code])[0]
 with preview:
     st.image(upscale(to_uint8(digit), 8), caption=f"z = {format_code(code)}", output_format="PNG")
 
@@ -75,7 +74,7 @@ def digit_png() -> bytes:
 
 
 def atlas_png() -> bytes:
-    atlas = decode_to_images(model, atlas_codes(code, K))  # (N*K, 28, 28), row i*K + k
+    atlas = model.images(atlas_codes(code, K))  # (N*K, 28, 28), row i*K + k
     by_category = atlas.reshape(N, K, 28, 28).transpose(1, 0, 2, 3).reshape(-1, 28, 28)
     grid = image_grid(by_category, ncols=N, pad=2)  # landscape: columns z0..z{N-1}, rows 0..K-1
     return export.png(
@@ -86,7 +85,7 @@ def atlas_png() -> bytes:
 
 
 path = interpolation_path(code, code_b)
-path_images = decode_to_images(model, path)
+path_images = model.images(path)
 
 
 def interpolation_png() -> bytes:

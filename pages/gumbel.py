@@ -20,6 +20,7 @@ from pages.talk_kit import (
     parse_float_in,
     parse_int_in,
     seed,
+    slide_sets,
 )
 
 use_app_navigation()
@@ -42,7 +43,7 @@ seed("gb_u", "u", lambda t: round(parse_float_in(0.0, 0.999)(t), 3), 0.31)
 seed("gb_seed", "seed", parse_int_in(0, 2**31 - 1), 0)
 seed("gb_tau", "tau", lambda t: nearest(TAUS, parse_tau(t, TAUS[0], TAUS[-1])), 1.0)
 probs = np.array(ARTICLE_PROBS)
-if "gb_probs" not in st.session_state:
+if "gb_probs" not in st.session_state or slide_sets("p"):
     st.session_state.gb_probs = st.session_state.get("_kept_gb_probs") or ", ".join(
         f"{v:g}" for v in query_value("p", parse_probs, probs)
     )
@@ -105,7 +106,7 @@ with density:
     )
     st.latex(r"g=-\log(-\log U),\quad p(g)=e^{-(g+e^{-g})}")
 with maxtrick:
-    noise = fixed_noise(k, noise_seed).numpy()
+    noise = fixed_noise(k, noise_seed)
     log_pi = np.log(np.clip(probs, 1e-30, None))
     gm = gv.gumbel_max_pick(probs, noise)
     chart(gumbel_max_figure(labels, log_pi, noise, gm), "gb_max", "gumbel-max")

@@ -3,7 +3,6 @@ gvae's, each of its five bugs with what it measurably does."""
 
 import numpy as np
 import streamlit as st
-import torch
 
 from gvae.app import article
 from gvae.app.bounds import binarize_digit
@@ -25,10 +24,10 @@ images, labels, _ = load_gallery()
 @st.cache_data(show_spinner=False, max_entries=8)
 def gallery_bits() -> np.ndarray:
     """The gallery's digits binarized once (seed 0 per digit): the x the likelihood scores."""
-    return torch.cat([binarize_digit(im, seed=0) for im in load_gallery()[0]]).numpy()
+    return np.concatenate([binarize_digit(im, seed=0) for im in load_gallery()[0]])
 
 
-x = torch.tensor(gallery_bits())
+x = gallery_bits()
 
 st.title("The implementation, and the article's five bugs")
 st.header("The model", anchor="architecture")

@@ -10,7 +10,7 @@ import streamlit as st
 from gvae.app import kl as klm
 from gvae.app.gallery import load_gallery
 from gvae.app.images import to_uint8, upscale
-from gvae.app.latent import argmax_code, format_code
+from gvae.app.latent import format_code
 from gvae.app.playground import validate_probs
 from gvae.app.section_figures import (
     distributions_figure,
@@ -27,6 +27,7 @@ from pages.talk_kit import (
     kl_bars_value,
     parse_choice,
     seed,
+    slide_sets,
 )
 
 use_app_navigation()
@@ -85,7 +86,9 @@ def bars_from_url() -> tuple:
 
 
 # -- state: the URL on a session's first run, then what the session kept --------------------
-if "kl_k" not in st.session_state:
+if slide_sets("p", "q"):
+    set_bars(*bars_from_url())
+elif "kl_k" not in st.session_state:
     set_bars(*(st.session_state.get("_kept_kl_bars") or bars_from_url()))
 seed("kl_preset", "preset", parse_choice(list(PRESETS)), None)
 
@@ -200,7 +203,7 @@ with picker:
     keep("kl_sorted")
 digit_kl = klm.variable_kl(model, images[index : index + 1])[0]  # (N,)
 order = klm.ranked_variables(digit_kl) if st.session_state.kl_sorted else None
-code, _ = argmax_code(model, images[index])
+code, _ = model.argmax_code(images[index])
 with shown:
     chart(
         variable_kl_figure(digit_kl, average, math.log(K), order, f" (a {gallery_labels[index]})"),

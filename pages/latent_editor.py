@@ -15,7 +15,7 @@ from gvae.app.figures import posterior_heatmap
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, png_bytes, to_uint8, upscale
 from gvae.app.kl import variable_kl
-from gvae.app.latent import argmax_code, decode_to_images, format_code, parse_code
+from gvae.app.latent import format_code, parse_code
 from gvae.app.live import binary_sample, parse_editor_edit
 from pages import live
 from pages.common import (
@@ -26,6 +26,7 @@ from pages.common import (
     talk_mode,
     use_app_navigation,
 )
+from pages.talk_kit import slide_sets
 
 use_app_navigation()
 
@@ -63,7 +64,7 @@ def on_gallery() -> None:
     index = st.session_state.gallery_pick
     if index is None:
         return
-    code, q = argmax_code(model, gallery_images[index])
+    code, q = model.argmax_code(gallery_images[index])
     set_code(code, start=True)
     st.session_state.posterior = (index, q)
 
@@ -87,8 +88,8 @@ def valid(code) -> bool:
     return len(code) == N and all(0 <= v < K for v in code)
 
 
-if not valid(st.session_state.get("code", [])):
-    first_digit, _ = argmax_code(model, gallery_images[0])
+if not valid(st.session_state.get("code", [])) or slide_sets("z"):
+    first_digit, _ = model.argmax_code(gallery_images[0])
     set_code(query_value("z", lambda s: parse_code(s, N, K), first_digit), start=True)
 if not valid(st.session_state.get("start_code", [])):
     st.session_state.start_code = list(st.session_state.code)
@@ -100,7 +101,7 @@ code = st.session_state.code
 st.query_params["z"] = format_code(code)
 
 # The same digit as the page draws, for its first paint and for AppTest.
-means = decode_to_images(model, [code])[0]  # (28, 28) Bernoulli means
+means = model.images([code])[0]  # (28, 28) Bernoulli means
 picture = binary_sample(means) if st.session_state.show_sample else means
 shared = {
     "N": N,

@@ -16,6 +16,7 @@ from gvae.app.figures import estimator_figure, frequency_figure
 from gvae.app.live import TAU_RANGE, float64_bytes, parse_playground_edit
 from pages import live
 from pages.common import chart, explain, message, query_value, talk_mode, use_app_navigation
+from pages.talk_kit import slide_sets
 
 use_app_navigation()
 
@@ -54,11 +55,11 @@ def frequencies(probs: tuple, n: int, seed: int):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def simplex_noise_bytes(k: int, seed: int) -> bytes:
-    return float64_bytes(pg.simplex_noise(k, SIMPLEX_POINTS, seed).numpy())
+    return float64_bytes(pg.simplex_noise(k, SIMPLEX_POINTS, seed))
 
 
 # -- state, seeded from the URL on a session's first run ---------------------------------
-if "pg_probs" not in st.session_state:
+if "pg_probs" not in st.session_state or slide_sets("p", "tau", "seed"):
     probs0 = query_value("p", parse_probs, np.array(pg.ARTICLE_PROBS))
     st.session_state.pg_k = len(probs0)
     st.session_state.pg_probs = format_probs(np.round(probs0, 4))

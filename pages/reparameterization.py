@@ -60,7 +60,18 @@ st.header("A sample has no gradient", anchor="blocked")
 graph, demo = st.columns([3, 2], gap="large")
 with graph:
     chart(graph_figure(), "rp_graph", "reparameterization-graph")
-with demo:
+
+
+def autograd_panel() -> None:
+    """torch's autograd on this μ and σ; torch loads in the background, so the panel
+    fills in after the page is up (the only part of a page that runs torch)."""
+    status = reparam.torch_status()
+    if status == "loading":
+        st.caption("Loading torch to run this panel live…")
+        return
+    if status == "missing":
+        st.info("This panel runs torch's autograd live; install torch to see it.")
+        return
     d = reparam.autograd_demo(mu, sigma, seed=sample_seed)
     st.markdown("**What autograd sees** (torch.distributions, live)")
     st.code(
@@ -76,6 +87,21 @@ with demo:
         "`sample()` returns a number cut off from μ and σ; `rsample()` computes μ + σε, so "
         "∂z/∂μ = 1 and ∂z/∂σ = ε flow back to the encoder that produced μ and σ."
     )
+
+
+@st.fragment(run_every=0.25)
+def autograd_panel_when_loaded() -> None:
+    """Polls until torch is imported, then reruns the page once, which draws the panel."""
+    if reparam.torch_status() != "loading":
+        st.rerun()
+    autograd_panel()
+
+
+with demo:
+    if reparam.torch_status() == "loading":
+        autograd_panel_when_loaded()
+    else:
+        autograd_panel()
 
 # -- 2. the same distribution ---------------------------------------------------------------------
 st.header("z = μ + σε is the same distribution", anchor="same")
@@ -125,7 +151,7 @@ with top[1]:
     st.caption(
         f"μ + σε: the reparameterized gradient; REINFORCE: the score function; b: the baseline "
         f"E[f] = μ² + σ². {n:,} draws of ε (seed {sample_seed}), shared by the estimators; each "
-        "gradient by autograd from torch.distributions. |(mean − 2μ) / s.e.| stays below about 3 "
+        "gradient in closed form, checked against autograd by the tests. |(mean − 2μ) / s.e.| stays below about 3 "
         "for an unbiased estimator."
     )
 bottom = st.columns(2, gap="large")

@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit import config
 
 import gvae.app
-from gvae.app.talk import Slide, TalkError, load_talk, slide_url, talk_path
+from gvae.app.talk import SLIDE_PARAM, Slide, TalkError, load_talk, slide_url, talk_path
 from pages import common
 from pages.common import query_value
 
@@ -104,8 +104,17 @@ function onKey(event) {
     talk.channel.postMessage({ type: "go", slide: next });
     return;
   }
-  sessionStorage.setItem(STORE, String(next));
-  window.location.assign(withStage(talk.slides[next - 1].url));
+  go(talk, next);
+}
+
+// A slide is a page of this session (the server switches to it, keeping talk mode and the
+// theme): no page load, so the next slide is painted in a fraction of a second. Without a
+// sender yet (the very first run of a tab), a page load.
+function go(talk, slide) {
+  sessionStorage.setItem(STORE, String(slide));
+  talk.going = slide;
+  if (talk.send) talk.send("go", slide);
+  else window.location.assign(withStage(talk.slides[slide - 1].url));
 }
 
 // The Talk page in a second window follows the projector window: it marks the current
@@ -133,9 +142,7 @@ function listen(talk) {
     } else if (message.type === "where" && talk.current) {
       talk.channel.postMessage({ type: "at", slide: talk.current });
     } else if (message.type === "go" && talk.slides[message.slide - 1]) {
-      sessionStorage.setItem(STORE, String(message.slide));
-      talk.going = message.slide;
-      window.location.assign(withStage(talk.slides[message.slide - 1].url));
+      go(talk, message.slide);
     }
   };
 }
@@ -185,12 +192,14 @@ function scrollWhenSettled(id) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   const talk = (window.gvaeTalk = window.gvaeTalk || { installed: false });
   talk.slides = data.slides;
   talk.presenter = data.presenter;
-  const here = talk.presenter ? 0 : slideInUrl(talk.slides.length);
+  talk.send = setTriggerValue;  // the latest mount's sender
+  const here = talk.presenter ? 0 : (data.here || slideInUrl(talk.slides.length));
   if (here) sessionStorage.setItem(STORE, String(here));
+  const arrived = here && here !== talk.current;
   talk.current = here;
   if (!talk.installed) {
     window.addEventListener("keydown", onKey);  // bubbling: widgets see their keys first
@@ -198,6 +207,11 @@ export default function (component) {
     if ("BroadcastChannel" in window) listen(talk);
     const section = here ? talk.slides[here - 1].section : window.location.hash.slice(1);
     if (section) scrollWhenSettled(decodeURIComponent(section));
+  } else if (arrived && talk.going === here) {  // a slide reached in this session
+    talk.going = 0;
+    const section = talk.slides[here - 1].section;
+    if (section) scrollWhenSettled(decodeURIComponent(section));
+    else scroller(parentElement).scrollTo({ top: 0 });
   }
   let badge = parentElement.querySelector(".gvae-talk-badge");
   if (!badge) {
@@ -264,18 +278,58 @@ def slide_urls(slides: list[Slide]) -> list[str]:
     return [slide_url(s, i, base_path()) for i, s in enumerate(slides, start=1)]
 
 
+GO_KEY = "_gvae_go"  # the slide the keys asked for, until this run switches to it
+SLIDE_PARAMS_KEY = "_gvae_slide_params"  # the arrived slide's params: they beat kept state
+
+
+def _on_go() -> None:
+    st.session_state[GO_KEY] = (st.session_state.get("gvae_talk_keys") or {}).get("go")
+
+
+def _current_slide(count: int) -> int:
+    try:
+        number = int(st.query_params.get(SLIDE_PARAM, ""))
+    except ValueError:
+        return 0
+    return number if 1 <= number <= count else 0
+
+
+def slide_sets(*params: str) -> bool:
+    """Whether the slide this run arrived at sets any of these URL parameters: then the
+    page takes them from the URL, as on a page load, over the state kept in the session."""
+    arrived = st.session_state.get(SLIDE_PARAMS_KEY)
+    return arrived is not None and arrived[0] == "applying" and any(p in arrived[1] for p in params)
+
+
 def mount_talk_keys(page=None) -> None:
     """The global key listener (and the slide counter), for app.py's frame. On the Talk page
-    (`page`, the one st.navigation is about to run) it follows another window's slides."""
+    (`page`, the one st.navigation is about to run) it follows another window's slides.
+
+    A slide key switches page within the session (st.switch_page with the slide's query
+    parameters), so the browser keeps its loaded app and paints the next slide at once;
+    the slide's parameters then win over state kept from earlier visits (`seed`)."""
     slides, _ = talk_slides()
+    arrived = st.session_state.pop(SLIDE_PARAMS_KEY, None)
+    if arrived is not None and arrived[0] == "switching":
+        st.session_state[SLIDE_PARAMS_KEY] = ("applying", arrived[1])  # for this run's seed()
+    go = st.session_state.pop(GO_KEY, None)
+    if isinstance(go, int) and 1 <= go <= len(slides):
+        slide = slides[go - 1]
+        stage = {k: st.query_params[k] for k in ("talk", "theme") if k in st.query_params}
+        st.session_state[SLIDE_PARAMS_KEY] = ("switching", dict(slide.params))
+        st.switch_page(
+            f"pages/{slide.page}.py",  # talk.PAGES names are the scripts
+            query_params={**stage, **slide.params, SLIDE_PARAM: str(go)},
+        )
     data = {
         "slides": [
             {"url": u, "title": s.title, "section": s.section}
             for s, u in zip(slides, slide_urls(slides))
         ],
         "presenter": getattr(page, "url_path", None) == "talk",
+        "here": _current_slide(len(slides)),
     }
-    _keys_component(key="gvae_talk_keys", data=data)
+    _keys_component(key="gvae_talk_keys", data=data, on_go_change=_on_go)
 
 
 # -- state: widgets seeded from the URL, kept across pages ---------------------------------
@@ -283,6 +337,9 @@ def seed(key: str, param: str, parse: Callable[[str], T], default: T) -> None:
     """Give widget `key` its starting value: kept from earlier in the session, else the URL's
     `param`, else `default`. Streamlit forgets a widget's state on a page that does not
     draw it; `keep` saves a copy that outlives it."""
+    if slide_sets(param):  # a slide just set it: the slide wins
+        st.session_state[key] = query_value(param, parse, default)
+        return
     if key in st.session_state:
         return
     kept = st.session_state.get(f"_kept_{key}")

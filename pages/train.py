@@ -11,13 +11,12 @@ import gvae
 from gvae.app.figures import loss_figure, tau_figure, thin
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, png_bytes
-from gvae.app.jobs import TrainingJob, prepare_workers
+from gvae.app.jobs import TrainingJob, device_choices, prepare_workers
 from gvae.app.saving import NeedsConfirmation, SaveRefused, save_target
 from gvae.app.text import escape_markdown
 from gvae.config import QUICK_DEMO as D  # the widgets' defaults
 from gvae.config import field_type
 from gvae.data import TRAIN_IMAGES
-from gvae.trainer import available_devices
 from gvae.weights import SUFFIX
 from pages.common import (
     chart,
@@ -38,7 +37,7 @@ CONFIRM_KEY = "t_confirm_overwrite"  # the existing file the person is asked abo
 PREVIEW_EVERY_S = 3.0  # reconstructions and samples are redrawn this often
 REDRAW_EVERY_S = 2.0  # status, curves and previews, while training
 CARD_EVAL = {"n_images": 1000, "iw_samples": 100}  # the quick test-set score saved in cards
-DEVICES = available_devices()
+DEVICES = device_choices()
 prepare_workers()  # the training process server imports torch while the person reads
 
 
@@ -131,6 +130,11 @@ def on_start(confirmed: bool = False) -> None:
         job_board().start(*session_key(), config)  # ends the session's previous run
     except (ValueError, gvae.GvaeError) as error:  # bad input, no or damaged MNIST...: say why
         st.session_state.train_message = ("error", f"Not started: {error}")
+    except ImportError as error:  # a viewing-only install (no torch)
+        st.session_state.train_message = (
+            "error",
+            f"Not started: training needs torch ({error}); pip install torch torchvision",
+        )
 
 
 def on_cancel_start() -> None:

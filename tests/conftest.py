@@ -108,3 +108,32 @@ def browser():
 
     with chromium() as b:
         yield b
+
+
+def network_of(model):
+    """gvae.infer's numpy network of a torch CategoricalVAE (the same weights)."""
+    from gvae import infer
+
+    state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    return infer.from_arrays(model.config, state, getattr(model, "card", None))
+
+
+def torch_images(model, codes):
+    """The torch model's Bernoulli means of category codes (B, N) as (B, 28, 28): the
+    reference the numpy path and the page are compared with."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        means = model.decode_codes(torch.as_tensor(np.asarray(codes), dtype=torch.long))
+    return means.numpy().reshape(-1, 28, 28)
+
+
+def torch_argmax_code(model, image) -> list[int]:
+    """The torch model's per-variable argmax of q(z|x) for one image."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        x = torch.tensor(np.asarray(image, dtype=np.float32).reshape(1, -1))
+        return model.posterior(x)[0].argmax(-1).tolist()

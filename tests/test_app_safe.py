@@ -137,7 +137,7 @@ def test_saving_never_overwrites_what_it_should_not(tmp_path, monkeypatch):
 
     # Failed writes: one line, and the file this session saved is kept.
     quick = {"neg_elbo": 1.0, "iw_nll": 1.0, "n_images": 1, "iw_samples": 1}
-    monkeypatch.setattr(gvae.app.jobs, "evaluate", lambda *args, **kwargs: dict(quick))
+    monkeypatch.setattr(gvae.metrics, "evaluate", lambda *args, **kwargs: dict(quick))
     for code, said in [
         (errno.ENOSPC, "the disk is full"),
         (errno.EROFS, "read-only file system"),

@@ -11,7 +11,7 @@ from conftest import assert_no_exception, new_app
 from torch.distributions import Categorical, kl_divergence
 
 import gvae
-from gvae.app.bounds import binarize_digit
+from gvae.app.bounds import binarize_digit, iw_noise
 from gvae.app.gallery import load_gallery
 from gvae.elbo import kl_to_uniform
 from gvae.metrics import image_bounds
@@ -107,15 +107,15 @@ def test_elbo_page_iw_table_is_gvae_metrics_and_new_samples_resample(model):
     assert_no_exception(at)
     x = binarize_digit(load_gallery()[0][5], seed=0)
     table = at.dataframe[0].value
+    batch = torch.from_numpy(x).expand(16, -1).contiguous()
     for k, shown in zip(table["k"], table["IW bound (mean)"]):
-        _, iw = image_bounds(
-            model, x.expand(16, -1).contiguous(), int(k), torch.Generator().manual_seed(0)
-        )
+        noise = torch.from_numpy(iw_noise(model.config, int(k), 16, seed=0))  # the page's draw
+        _, iw = image_bounds(model, batch, int(k), noise=noise)
         assert shown == pytest.approx(round(iw.double().mean().item(), 2), abs=0.011), k
     means = table["IW bound (mean)"]
     assert means.iloc[-1] < means.iloc[0]  # k = 1000 is tighter than k = 1
     with torch.no_grad():
-        kl = kl_to_uniform(model.encode(x)).item()
+        kl = kl_to_uniform(model.encode(torch.from_numpy(x))).item()
     assert float(metric(at, "KL(q(z|x)")) == pytest.approx(kl, abs=0.006)
     before = metric(at, "Reconstruction")
     at.button[0].click().run()  # New samples
@@ -131,9 +131,7 @@ def test_reparameterization_page_estimates_match_their_formulas():
     )
     assert_no_exception(at)
     table = at.dataframe[0].value
-    eps = torch.randn(
-        10_000, generator=torch.Generator().manual_seed(4), dtype=torch.float64
-    ).numpy()
+    eps = np.random.default_rng(4).standard_normal(10_000)  # the page's draw
     z = 1.5 + 0.5 * eps
     independent = {"μ + σε": 2 * z, "REINFORCE": z**2 * (z - 1.5) / 0.25}
     for column, values in independent.items():

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import torch_images
 from playwright.sync_api import expect
 
 import gvae
 from benchmarks.browser import CHROMIUM, wait_rendered
 from gvae.app.images import to_uint8
-from gvae.app.latent import decode_to_images, format_code, interpolation_path
+from gvae.app.latent import format_code, interpolation_path
 from gvae.app.live import pixel_thresholds
 from gvae.gumbel import gumbel_softmax, sample_gumbel
 
@@ -178,7 +179,7 @@ def test_dom_contract_fit_and_the_same_digit_as_the_server(session, server, mode
     expect(cell(page, 3, 7)).to_have_attribute("aria-pressed", "false")
     expect(cell(page, 3, 4)).to_have_attribute("aria-pressed", "true")
     # The page's picture is the server's: same code, same grey levels (within rounding).
-    expected = to_uint8(decode_to_images(model, [[int(c) for c in code]])[0]).astype(int)
+    expected = to_uint8(torch_images(model, [[int(c) for c in code]])[0]).astype(int)
     assert np.abs(canvas_grey(page, DIGIT) - expected).max() <= 1
     # At 1280 x 720, all 200 cells and a digit of at least 360 px, without scrolling,
     # with the explanations shown and in talk mode (larger type, explanations cut short).
@@ -198,7 +199,7 @@ def test_choosing_another_model_redraws_with_its_decoder(session, server):
     page.wait_for_function("() => location.search.includes('model=gvae-gumbel')")
     entry = next(e for e in gvae.list_weights() if e.name == "gvae-gumbel")  # any file format
     other = gvae.load_model(entry.path)
-    expected = to_uint8(decode_to_images(other, [[int(c) for c in code]])[0]).astype(int)
+    expected = to_uint8(torch_images(other, [[int(c) for c in code]])[0]).astype(int)
     page.wait_for_function(
         """() => window.gvaeLive.editor.decoder && [...window.gvaeLive.decoders.keys()].length == 2"""
     )
@@ -430,14 +431,14 @@ def test_without_the_pages_decoder_the_server_draws_the_same_digit(session, serv
     digit = page.locator(DIGIT)
     expect(digit).to_have_attribute("data-source", "server")
     expect(digit).to_have_attribute("data-drawn", "0" * 20)
-    expected = to_uint8(decode_to_images(model, [[0] * 20])[0]).astype(int)
+    expected = to_uint8(torch_images(model, [[0] * 20])[0]).astype(int)
     assert np.array_equal(canvas_grey(page, DIGIT), expected)
     expect(page.locator(".gv-badge")).to_contain_text("the server draws instead")
     cell(page, 6, 3).click()
     wait_url_code(page, "00000030000000000000")
     expect(digit).to_have_attribute("data-drawn", "00000030000000000000")
     code = [0] * 6 + [3] + [0] * 13
-    expected = to_uint8(decode_to_images(model, [code])[0]).astype(int)
+    expected = to_uint8(torch_images(model, [code])[0]).astype(int)
     assert np.array_equal(canvas_grey(page, DIGIT), expected)
 
 

@@ -5,9 +5,10 @@ tests/test_browser_live.py.)"""
 import numpy as np
 import pytest
 import torch
-from torch import nn
+from conftest import network_of
 
 import gvae
+from gvae import infer
 from gvae.app.live import (
     binary_sample,
     decoder_blob,
@@ -40,7 +41,7 @@ def blob_decode(blob: bytes, codes: np.ndarray) -> np.ndarray:
 
 def test_the_blob_holds_the_decoder_exactly():
     model = gvae.load_model()
-    blob = decoder_blob(model)
+    blob = decoder_blob(infer.load())
     codes = np.random.default_rng(0).integers(10, size=(64, 20))
     expected = model.decode_codes(torch.as_tensor(codes)).numpy()
     assert np.abs(blob_decode(blob, codes) - expected).max() < 1e-5
@@ -52,20 +53,13 @@ def test_the_blob_holds_the_decoder_exactly():
 def test_other_sizes_work_and_versions_follow_the_weights():
     torch.manual_seed(0)
     model = gvae.CategoricalVAE(ModelConfig(latent_dim=4, categorical_dim=3, hidden=(16, 8)))
-    blob = decoder_blob(model)
+    blob = decoder_blob(network_of(model))
     codes = np.array([[0, 1, 2, 0], [2, 2, 1, 1]])
     expected = model.decode_codes(torch.as_tensor(codes)).numpy()
     assert np.abs(blob_decode(blob, codes) - expected).max() < 1e-6
     with torch.no_grad():
         model.decoder[0].bias[0] += 1
-    assert version(decoder_blob(model)) != version(blob)
-
-
-def test_a_decoder_the_page_cannot_run_is_refused():
-    model = gvae.CategoricalVAE()
-    model.decoder[1] = nn.Tanh()
-    with pytest.raises(ValueError, match="ReLU"):
-        decoder_blob(model)
+    assert version(decoder_blob(network_of(model))) != version(blob)
 
 
 def test_pixel_thresholds_are_uniform_and_fixed():

@@ -18,7 +18,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gvae
-from gvae import CategoricalVAE, CheckpointError, ModelConfig, list_weights, load_model, save_model
+from gvae import (
+    CategoricalVAE,
+    CheckpointError,
+    ModelConfig,
+    infer,
+    list_weights,
+    load_model,
+    save_model,
+)
 from gvae.app.prior import decode_grid, stored_grid
 from gvae.weights import (
     DEFAULT_WEIGHTS,
@@ -114,7 +122,7 @@ def test_shipped_names_are_recognized_in_any_case():
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_the_stored_preview_is_what_the_weights_decode(path):
     stored = stored_grid(path, PREVIEW_SEED)
-    fresh = decode_grid(load_model(path), PREVIEW_SEED)
+    fresh = decode_grid(infer.load(path), PREVIEW_SEED)
     assert stored is not None and stored.shape == fresh.shape and stored.dtype == np.uint8
     # One grey level at most: float sums differ with the thread count.
     assert np.abs(stored.astype(int) - fresh.astype(int)).max() <= 1
@@ -170,7 +178,7 @@ def test_write_card_rewrites_the_card_and_the_preview(tmp_path, tiny_model_path,
     assert evaluate_main([*args, "--data-dir", str(data_dir)]) == 0
     entry = {e.name: e for e in list_weights(tmp_path)}["tiny"]
     assert entry.card["metrics"]["n_images"] == 20 == gvae.load_card(path)["metrics"]["n_images"]
-    assert np.array_equal(stored_grid(path, 0), decode_grid(load_model(path), 0))
+    assert np.array_equal(stored_grid(path, 0), decode_grid(infer.load(path), 0))
 
 
 def test_an_old_checkpoint_converts_with_its_card(tmp_path, small_model):

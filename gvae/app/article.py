@@ -9,17 +9,15 @@ experiments/article_bugs.json; everything else here is computed on the spot.
 
 from __future__ import annotations
 
-import inspect
+import ast
 import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from gvae import infer
 from gvae.config import ModelConfig
-from gvae.model import CategoricalVAE
+from gvae.infer import Network
 
 RESULTS_PATH = Path(__file__).resolve().parents[2] / "experiments" / "article_bugs.json"
 ARTICLE_BATCHES_PER_EPOCH = 600  # 60,000 training images in batches of 100
@@ -77,51 +75,49 @@ BUGS = {  # name: (short label, what it is)
 }
 
 
+GVAE_SOURCE = {  # per bug: gvae's functions that fix it, as (module file, qualified name)
+    "relu_logits": [("model.py", "mlp"), ("model.py", "CategoricalVAE.encode")],
+    "tau_schedule": [("schedule.py", "TemperatureSchedule.__call__")],
+    "grey_pixels": [("data.py", "binarize")],
+    "sigmoid_log": [("elbo.py", "bernoulli_nll")],
+    "raw_logits": [("model.py", "CategoricalVAE.decode_codes")],
+}
+
+
 def gvae_source(bug: str, docstrings: bool = False) -> str:
-    """gvae's code for the part of the model the bug is in, read from its source (without
-    docstrings unless asked: the page shows the code beside the article's)."""
-    from gvae import data, elbo, model, schedule
-
-    objects = {
-        "relu_logits": [model.mlp, model.CategoricalVAE.encode],
-        "tau_schedule": [schedule.TemperatureSchedule.__call__],
-        "grey_pixels": [data.binarize],
-        "sigmoid_log": [elbo.bernoulli_nll],
-        "raw_logits": [model.CategoricalVAE.decode_codes],
-    }[bug]
-    sources = [textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects]
-    if not docstrings:
-        sources = [_without_docstring(source) for source in sources]
-    return "\n\n".join(sources)
+    """gvae's code for the part of the model the bug is in, read from its source files
+    (parsed, not imported: showing torch code needs no torch), without docstrings unless
+    asked: the page shows the code beside the article's."""
+    return "\n\n".join(_function_source(*where, docstrings) for where in GVAE_SOURCE[bug])
 
 
-def _without_docstring(source: str) -> str:
-    """The function's source with its docstring's lines removed."""
-    import ast
-
-    node = ast.parse(source).body[0]
-    first = node.body[0]
-    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)):
-        return source
+def _function_source(filename: str, qualname: str, docstrings: bool) -> str:
+    source = (Path(__file__).resolve().parents[1] / filename).read_text()
+    node = ast.parse(source)
+    for name in qualname.split("."):
+        node = next(n for n in node.body if getattr(n, "name", None) == name)
     lines = source.splitlines()
-    return "\n".join(lines[: first.lineno - 1] + lines[first.end_lineno :])
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+    body = lines[start : node.end_lineno]
+    first = node.body[0]
+    if not docstrings and isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        body = body[: first.lineno - 1 - start] + body[first.end_lineno - start :]
+    indent = min(len(line) - len(line.lstrip()) for line in body if line.strip())
+    return "\n".join(line[indent:] for line in body).rstrip()
 
 
 # -- 1. ReLU on the logits -----------------------------------------------------------------
-@torch.no_grad()
-def relu_effect(model: CategoricalVAE, x: torch.Tensor) -> dict:
+def relu_effect(net: Network, x) -> dict:
     """What a ReLU on this model's logits would do to its posterior, without retraining:
     the share of logits it would clip, the share of variables left with every logit <= 0
     (their q becomes exactly uniform), and the mean KL to the prior with and without it."""
-    from gvae.app.kl import variable_kl_from_logits
-
-    logits = model.encode(x)  # (B, N, K)
-    clipped = F.relu(logits)
+    logits = net.encode(x)  # (B, N, K)
+    clipped = np.maximum(logits, 0.0)
     return {
-        "negative_share": float((logits < 0).double().mean()),
-        "dead_variable_share": float((logits <= 0).all(-1).double().mean()),
-        "kl": float(variable_kl_from_logits(logits).sum(-1).mean()),
-        "kl_relu": float(variable_kl_from_logits(clipped).sum(-1).mean()),
+        "negative_share": float((logits < 0).mean()),
+        "dead_variable_share": float((logits <= 0).all(-1).mean()),
+        "kl": float(infer.kl_to_uniform(logits).mean()),
+        "kl_relu": float(infer.kl_to_uniform(clipped).mean()),
     }
 
 
@@ -167,70 +163,76 @@ def grey_entropy_floor(images) -> np.ndarray:
 
 # -- 4. sigmoid, then log -----------------------------------------------------------------
 def sigmoid_log_curves(logits, target: float = 0.0) -> dict[str, np.ndarray]:
-    """-log p(x = target | pixel logit l) and its derivative d/dl, three ways, in float32:
+    """-log p(x = target | pixel logit l) and its derivative d/dl, three ways, in float32
+    (tests check values and gradients against torch's functions and autograd):
 
-    - exact: binary_cross_entropy_with_logits (gvae);
+    - exact: binary_cross_entropy_with_logits (gvae), softplus(l) - x l;
     - naive: -log(1 - sigmoid(l)) or -log(sigmoid(l)), sigmoid then log;
-    - article: Bernoulli(probs=sigmoid(l)).log_prob, which clamps probs inside [eps, 1-eps].
+    - article: Bernoulli(probs=sigmoid(l)).log_prob, which clamps probs inside [eps, 1-eps]
+      (a clamp passes no gradient outside its open range).
     """
-    out: dict[str, np.ndarray] = {"logit": np.asarray(logits, dtype=np.float64)}
-    for name in ("exact", "naive", "article"):
-        logit = torch.tensor(np.asarray(logits, dtype=np.float32), requires_grad=True)
-        x = torch.full_like(logit, target)
-        if name == "exact":
-            loss = F.binary_cross_entropy_with_logits(logit, x, reduction="none")
-        elif name == "naive":
-            p = torch.sigmoid(logit)
-            loss = -(x * torch.log(p) + (1 - x) * torch.log(1 - p))
-        else:
-            dist = torch.distributions.Bernoulli(probs=torch.sigmoid(logit), validate_args=False)
-            loss = -dist.log_prob(x)
-        loss.sum().backward()
-        out[name] = loss.detach().double().numpy()
-        out[f"{name}_grad"] = logit.grad.double().numpy()
-    return out
+    logit = np.asarray(logits, dtype=np.float32)
+    x, eps = np.float32(target), np.finfo(np.float32).eps
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        p = 1 / (1 + np.exp(-logit))  # as torch.sigmoid rounds: exactly 0 or 1 past |l| ~ 17, 88
+        dp = p * (1 - p)  # dp/dl
+        clamped = np.clip(p, eps, 1 - eps)
+        article_logit = np.log(clamped) - np.log1p(-clamped)
+        inside = (p > eps) & (p < 1 - eps)  # torch's clamp passes no gradient at its bounds
+        curves = {
+            "exact": np.logaddexp(np.float32(0), logit) - x * logit,
+            "exact_grad": p - x,
+            "naive": -(x * np.log(p) + (1 - x) * np.log(1 - p)),
+            "naive_grad": (-x / p + (1 - x) / (1 - p)) * dp,
+            "article": np.logaddexp(np.float32(0), article_logit) - x * article_logit,
+            "article_grad": np.where(
+                inside,
+                (1 / (1 + np.exp(-article_logit)) - x) * (1 / clamped + 1 / (1 - clamped)) * dp,
+                0,
+            ),
+        }
+    return {"logit": logit.astype(np.float64)} | {
+        k: v.astype(np.float64) for k, v in curves.items()
+    }
 
 
-@torch.no_grad()
-def saturation(model: CategoricalVAE, x: torch.Tensor) -> dict:
+def saturation(net: Network, x) -> dict:
     """How many of this model's pixel logits, decoding the argmax codes of images x, lie where
     float32 sigmoid returns exactly 0 or 1, so that its log is -inf; and how many of those
     pixels the naive sigmoid-then-log loss would score as infinite (wrong side)."""
-    codes = model.encode(x).argmax(-1)
-    one_hot = F.one_hot(codes, model.config.categorical_dim).float()
-    logits = model.decode(one_hot)  # (B, D)
-    p = torch.sigmoid(logits)
+    x = np.asarray(x, dtype=np.float32)
+    logits = net.decode(infer.one_hot_argmax(net.encode(x)))  # (B, D)
+    p = infer.sigmoid(logits)
     saturated = (p == 0) | (p == 1)
-    naive = -(x * torch.log(p) + (1 - x) * torch.log(1 - p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        naive = -(x * np.log(p) + (1 - x) * np.log(1 - p))
     return {
-        "pixels": int(logits.numel()),
-        "saturated_share": float(saturated.double().mean()),
-        "infinite_pixels": int(torch.isinf(naive).sum()),
-        "images_with_infinite_loss": int(torch.isinf(naive.sum(-1)).sum()),
-        "max_abs_logit": float(logits.abs().max()),
+        "pixels": int(logits.size),
+        "saturated_share": float(saturated.mean()),
+        "infinite_pixels": int(np.isinf(naive).sum()),
+        "images_with_infinite_loss": int(np.isinf(naive.sum(-1)).sum()),
+        "max_abs_logit": float(np.abs(logits).max()),
     }
 
 
 # -- 5. decoding raw logits ---------------------------------------------------------------
-@torch.no_grad()
-def raw_logit_decoding(model: CategoricalVAE, x: torch.Tensor) -> dict:
+def raw_logit_decoding(net: Network, x) -> dict:
     """Reconstructions of binary images x (B, D) from four inputs to the decoder, with
     -log p(x|.) per image: the one-hot argmax code (what gvae decodes), q(z|x) itself,
     and the raw encoder logits (the article's sample_img(random=False))."""
-    from gvae.elbo import bernoulli_nll
-
-    z_logits = model.encode(x)
+    x = np.asarray(x, dtype=np.float32)
+    z_logits = net.encode(x)
     inputs = {
-        "argmax": F.one_hot(z_logits.argmax(-1), model.config.categorical_dim).float(),
-        "probs": torch.softmax(z_logits, -1),
+        "argmax": infer.one_hot_argmax(z_logits),
+        "probs": infer.softmax(z_logits),
         "raw_logits": z_logits,
     }
     out = {}
     for name, z in inputs.items():
-        x_logits = model.decode(z)
+        x_logits = net.decode(z)
         out[name] = {
-            "means": torch.sigmoid(x_logits).numpy(),
-            "nll": bernoulli_nll(x_logits, x).double().numpy(),
+            "means": infer.sigmoid(x_logits),
+            "nll": infer.bernoulli_nll(x_logits, x).astype(np.float64),
         }
     out["logit_range"] = (float(z_logits.min()), float(z_logits.max()))
     return out
@@ -260,7 +262,13 @@ def architecture(config: ModelConfig) -> list[dict]:
 
 
 def parameter_count(config: ModelConfig) -> int:
-    return sum(p.numel() for p in CategoricalVAE(config).parameters())
+    """Weights and biases of the encoder and decoder MLPs (gvae.model.mlp), counted from
+    the layer sizes (tests check it against the torch model)."""
+    code = config.latent_dim * config.categorical_dim
+    sizes = [config.image_size, *config.hidden, code]
+    mlp = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    reverse = sizes[::-1]
+    return mlp + sum((a + 1) * b for a, b in zip(reverse, reverse[1:]))
 
 
 # -- the precomputed short trainings ----------------------------------------------------------

@@ -2,9 +2,9 @@
 
 The reference article's section 4: log p(x) >= E_q[log p(x|z)] - KL(q(z|x) || p(z)). For one
 digit the reconstruction term is estimated from one-hot samples z ~ q(z|x) (drawn by the
-Gumbel-Max trick in gvae.gumbel), the KL is exact. The importance-weighted bound of Burda
-et al. (2016) comes from gvae.metrics.image_bounds, the function that scores the shipped
-models; it tightens toward -log p(x) as the number of samples k grows.
+Gumbel-Max trick), the KL is exact. The importance-weighted bound of Burda et al. (2016)
+is gvae.infer.image_bounds, pinned to gvae.metrics.image_bounds (the function that scores
+the shipped models); it tightens toward -log p(x) as the number of samples k grows.
 """
 
 from __future__ import annotations
@@ -12,43 +12,40 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
-from gvae.elbo import bernoulli_nll, kl_to_uniform
-from gvae.gumbel import gumbel_softmax
-from gvae.metrics import image_bounds
-from gvae.model import CategoricalVAE
+from gvae import infer
+from gvae.infer import Network
 
 IW_KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
-def binarize_digit(image, seed: int = 0) -> torch.Tensor:
+def binarize_digit(image, seed: int = 0) -> np.ndarray:
     """One Bernoulli draw of a grey digit (784,) -> (1, 784) binary: the data the
     likelihood is defined on. Fixed by its seed, so the same digit gives the same bits."""
-    grey = torch.tensor(np.asarray(image, dtype=np.float32)).reshape(1, -1)
-    return torch.bernoulli(grey, generator=torch.Generator().manual_seed(seed))
+    grey = np.asarray(image, dtype=np.float32).reshape(1, -1)
+    u = np.random.default_rng(seed).random(grey.shape, dtype=np.float32)
+    return (u < grey).astype(np.float32)
 
 
-@torch.no_grad()
-def sample_terms(model: CategoricalVAE, x: torch.Tensor, n: int, seed: int) -> dict:
+def sample_terms(net: Network, x: np.ndarray, n: int, seed: int) -> dict:
     """n one-hot samples z ~ q(z|x) of one binary digit x (1, D) and the ELBO's terms.
 
     Returns the codes (n, N), the decoded Bernoulli means (n, D), -log p(x|z) per sample (n,),
     their mean and standard error, the exact KL, and the estimate of -ELBO.
     """
-    c = model.config
-    z_logits = model.encode(x)  # (1, N, K)
-    generator = torch.Generator().manual_seed(seed)
-    z = gumbel_softmax(z_logits.expand(n, -1, -1), 1.0, hard=True, generator=generator)
-    x_logits = model.decode(z)  # (n, D)
-    nll = bernoulli_nll(x_logits, x.expand(n, -1)).double()  # (n,)
-    kl = kl_to_uniform(z_logits)[0].item()
-    reconstruction = nll.mean().item()
-    se = nll.std().item() / math.sqrt(n) if n > 1 else math.nan
+    c = net.config
+    z_logits = net.encode(x)  # (1, N, K)
+    noise = infer.gumbel_noise((n, c.latent_dim, c.categorical_dim), seed, np.float32)
+    z = infer.gumbel_softmax(z_logits, 1.0, noise, hard=True)  # (n, N, K) Gumbel-Max
+    x_logits = net.decode(z)  # (n, D)
+    nll = infer.bernoulli_nll(x_logits, x).astype(np.float64)  # (n,)
+    kl = float(infer.kl_to_uniform(z_logits)[0])
+    reconstruction = float(nll.mean())
+    se = float(nll.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
     return {
-        "codes": z.argmax(-1).numpy(),
-        "means": torch.sigmoid(x_logits).numpy(),
-        "nll": nll.numpy(),
+        "codes": z.argmax(-1),
+        "means": infer.sigmoid(x_logits),
+        "nll": nll,
         "reconstruction": reconstruction,
         "reconstruction_se": se,
         "kl": kl,
@@ -57,28 +54,28 @@ def sample_terms(model: CategoricalVAE, x: torch.Tensor, n: int, seed: int) -> d
     }
 
 
-@torch.no_grad()
-def iw_curve(
-    model: CategoricalVAE, x: torch.Tensor, ks=IW_KS, repeats: int = 8, seed: int = 0
-) -> dict:
+def iw_noise(config, k: int, repeats: int, seed: int) -> np.ndarray:
+    """The Gumbel draw (k, repeats, N, K) behind iw_curve's bound at k."""
+    return infer.gumbel_noise(
+        (k, repeats, config.latent_dim, config.categorical_dim), seed, np.float32
+    )
+
+
+def iw_curve(net: Network, x: np.ndarray, ks=IW_KS, repeats: int = 8, seed: int = 0) -> dict:
     """The importance-weighted bound of one digit x (1, D) at each k, `repeats` times.
 
-    For each k, gvae.metrics.image_bounds scores `repeats` copies of x with a generator
+    For each k, image_bounds scores `repeats` copies of x with k samples each from a draw
     seeded `seed`, so the copies are independent estimates. Returns, per k, the mean and
     standard deviation over the repeats of the IW bound (-log p(x) estimate, nats) and of
     the -ELBO estimate, plus every repeat's values.
     """
-    batch = x.reshape(1, -1).expand(repeats, -1).contiguous()
+    batch = np.repeat(np.asarray(x, dtype=np.float32).reshape(1, -1), repeats, axis=0)
     rows = []
     for k in ks:
-        neg_elbo, iw_nll = image_bounds(model, batch, int(k), torch.Generator().manual_seed(seed))
-        rows.append(
-            {
-                "k": int(k),
-                "iw_nll": iw_nll.double().numpy(),
-                "neg_elbo": neg_elbo.double().numpy(),
-            }
+        neg_elbo, iw_nll = infer.image_bounds(
+            net, batch, iw_noise(net.config, int(k), repeats, seed)
         )
+        rows.append({"k": int(k), "iw_nll": iw_nll, "neg_elbo": neg_elbo.astype(np.float64)})
     return {
         "ks": [r["k"] for r in rows],
         "iw_mean": [float(r["iw_nll"].mean()) for r in rows],

@@ -1,16 +1,16 @@
 """Section 6 of the reference article: the Gumbel distribution, the inverse-CDF "slicing"
 sampler, and the temperature τ acting on the real VAE.
 
-Every Gumbel draw comes from gvae.gumbel (sample_gumbel, gumbel_softmax).
+Every Gumbel draw comes from gvae.infer (sample_gumbel, gumbel_softmax: numpy, pinned to
+gvae.gumbel's torch originals).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from gvae.gumbel import gumbel_softmax, sample_gumbel
-from gvae.model import CategoricalVAE
+from gvae import infer
+from gvae.infer import Network
 
 TAU_STRIP = (100.0, 30.0, 10.0, 3.0, 1.0, 0.3, 0.1, 0.01)
 
@@ -27,8 +27,8 @@ def gumbel_cdf(g) -> np.ndarray:
 
 
 def gumbel_samples(n: int, seed: int) -> np.ndarray:
-    """n standard Gumbel draws from gvae.gumbel.sample_gumbel."""
-    return sample_gumbel((n,), torch.Generator().manual_seed(seed), torch.float64).numpy()
+    """n standard Gumbel draws (float64), reproducible from their seed."""
+    return infer.gumbel_noise((n,), seed)
 
 
 def slices(probs) -> tuple[np.ndarray, np.ndarray]:
@@ -53,15 +53,12 @@ def gumbel_max_pick(probs, noise) -> int:
     return int(np.argmax(log_pi + np.asarray(noise, dtype=np.float64)))
 
 
-def code_noise(latent_dim: int, categorical_dim: int, seed: int) -> torch.Tensor:
+def code_noise(latent_dim: int, categorical_dim: int, seed: int) -> np.ndarray:
     """One Gumbel draw (N, K) for a whole latent code, reproducible from its seed."""
-    return sample_gumbel(
-        (latent_dim, categorical_dim), torch.Generator().manual_seed(seed), torch.float32
-    )
+    return infer.gumbel_noise((latent_dim, categorical_dim), seed, np.float32)
 
 
-@torch.no_grad()
-def relaxed_decode(model: CategoricalVAE, image, noise: torch.Tensor, taus) -> dict:
+def relaxed_decode(net: Network, image, noise: np.ndarray, taus) -> dict:
     """Decode one digit's relaxed posterior sample at each τ, one Gumbel draw held fixed.
 
     y_τ = softmax((log q(z|x) + g) / τ) is the Gumbel-Softmax sample training decodes;
@@ -69,17 +66,16 @@ def relaxed_decode(model: CategoricalVAE, image, noise: torch.Tensor, taus) -> d
     editor can show. Returns the relaxed codes (T, N, K), the decoded means (T, D), the
     one-hot code (N,), its decoding (D,), and q(z|x) (N, K).
     """
-    x = torch.tensor(np.asarray(image, dtype=np.float32)).reshape(1, -1)
-    z_logits = model.encode(x)[0]  # (N, K)
-    relaxed = torch.stack([gumbel_softmax(z_logits, float(t), noise=noise) for t in taus])
-    hard = gumbel_softmax(z_logits, 1.0, hard=True, noise=noise)  # (N, K) one-hot
-    means = torch.sigmoid(model.decode(torch.cat([relaxed, hard[None]])))  # (T + 1, D)
+    z_logits = net.encode(image)[0]  # (N, K)
+    relaxed = np.stack([infer.gumbel_softmax(z_logits, float(t), noise) for t in taus])
+    hard = infer.gumbel_softmax(z_logits, 1.0, noise, hard=True)  # (N, K) one-hot
+    means = infer.sigmoid(net.decode(np.concatenate([relaxed, hard[None]])))  # (T + 1, D)
     return {
-        "relaxed": relaxed.numpy(),
-        "means": means[:-1].numpy(),
+        "relaxed": relaxed,
+        "means": means[:-1],
         "hard_code": hard.argmax(-1).tolist(),
-        "hard_means": means[-1].numpy(),
-        "q": torch.softmax(z_logits, -1).numpy(),
+        "hard_means": means[-1],
+        "q": infer.softmax(z_logits),
     }
 
 

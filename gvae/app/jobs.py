@@ -26,22 +26,26 @@ import ctypes
 import io
 import multiprocessing
 import os
+import platform
+import shutil
+import sys
 import threading
 import time
 import weakref
 from multiprocessing import forkserver
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from gvae.app.saving import write_weights
+from gvae import infer
 from gvae.config import ModelConfig, TrainConfig
-from gvae.data import ensure_mnist, fixed_test_set
+from gvae.data import ensure_mnist
 from gvae.errors import GvaeError, MissingDataError
-from gvae.metrics import evaluate
-from gvae.model import CategoricalVAE
-from gvae.trainer import Trainer, pick_device
-from gvae.weights import to_bytes
+
+if TYPE_CHECKING:  # the worker imports torch; the front end's handle only when it must
+    from gvae.model import CategoricalVAE
+    from gvae.trainer import Trainer
 
 HISTORY_COLUMNS = ("step", "epoch", "loss", "reconstruction", "kl", "tau", "lr")
 REFRESH_S = 0.05  # reads within this long of the last answer reuse it
@@ -54,7 +58,7 @@ REPLY_TIMEOUT_S = 120.0  # a worker answers between two steps; this is only a sa
 _CONTEXT = multiprocessing.get_context("forkserver")
 # torch.optim's constructor imports torch._dynamo on first use (1.3 s on a 2-core Xeon):
 # preloaded here, once, so no Start waits for it.
-_CONTEXT.set_forkserver_preload(["gvae.app.jobs", "torch._dynamo"])
+_CONTEXT.set_forkserver_preload(["gvae.app.jobs", "gvae.trainer", "torch._dynamo"])
 _RAISED_AS = {
     "ValueError": ValueError,
     "MissingDataError": MissingDataError,
@@ -69,9 +73,28 @@ def prepare_workers() -> None:
     forkserver.ensure_running()
 
 
+def device_choices() -> list[str]:
+    """The Train form's device choices, without importing torch in the front end: torch's
+    own list once it is imported, else 'auto', 'cpu' and what the machine visibly has
+    (check_start then asks torch)."""
+    if "torch" in sys.modules:
+        from gvae.trainer import available_devices
+
+        return available_devices()
+    devices = ["auto", "cpu"]
+    if shutil.which("nvidia-smi") or Path("/dev/nvidia0").exists():
+        devices.append("cuda")
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        devices.append("mps")
+    return devices
+
+
 def check_start(config: TrainConfig, data_dir=None) -> None:
-    """What creating a job would reject, checked here without starting a process: an
-    unavailable device (ValueError), missing or damaged MNIST (MissingDataError)."""
+    """What creating a job would reject, checked here without starting a process: no
+    torch (ModuleNotFoundError), an unavailable device (ValueError), missing or damaged
+    MNIST (MissingDataError)."""
+    from gvae.trainer import pick_device  # training needs torch; this is where it is asked
+
     pick_device(config.device)
     ensure_mnist(data_dir)
 
@@ -98,7 +121,11 @@ class ThreadTuner:
     ):
         self.candidates = sorted({most, 1}, reverse=True)
         self.use_s, self.trial_s, self.warmup_s, self.clock = use_s, trial_s, warmup_s, clock
-        self.set_threads = set_threads or torch.set_num_threads
+        if set_threads is None:
+            import torch
+
+            set_threads = torch.set_num_threads
+        self.set_threads = set_threads
         self.steps_per_s: dict[int, float] = {}  # each candidate's last trial
         self.begin()
 
@@ -165,6 +192,8 @@ def _name_process(name: bytes) -> None:
 
 
 def _load_trainer(config: TrainConfig, data_dir: str, state_path: str | None) -> Trainer:
+    from gvae.trainer import Trainer
+
     if state_path is None:
         return Trainer(config, data_dir=data_dir)
     return Trainer.load_state(state_path, data_dir=data_dir)  # a suspended run, exactly
@@ -173,6 +202,8 @@ def _load_trainer(config: TrainConfig, data_dir: str, state_path: str | None) ->
 def _worker_main(
     conn, config: TrainConfig, data_dir: str, state_path: str | None = None, since: int = 0
 ) -> None:
+    import torch
+
     _name_process(WORKER_NAME)
     torch.set_flush_denormal(True)  # as gvae.train does: subnormal floats are slow on x86
     try:
@@ -414,6 +445,10 @@ class TrainingJob:
     def snapshot(self) -> tuple[CategoricalVAE, dict]:
         """The model between two steps, in eval mode, and its card (recipe and progress):
         from the worker, or from the state file of a suspended job."""
+        import torch
+
+        from gvae.model import CategoricalVAE
+
         reply = self._request("weights")  # a suspended job answers at once, without weights
         if "state" in reply:
             model = CategoricalVAE(ModelConfig.from_dict(reply["card"]["model_config"]))
@@ -427,21 +462,36 @@ class TrainingJob:
         model.load_state_dict(state["model"])
         return model.eval(), suspended["card"]
 
-    @torch.no_grad()
+    def network(self) -> infer.Network:
+        """The model between two steps as gvae.infer's numpy network (no torch here);
+        None for a suspended job, whose weights are in its state file."""
+        reply = self._request("weights")
+        if "state" not in reply:
+            return None
+        config = ModelConfig.from_dict(reply["card"]["model_config"])
+        return infer.from_arrays(config, reply["state"], reply["card"])
+
     def preview(self, digits: np.ndarray, n_samples: int = 16, seed: int = 0):
         """Reconstructions of `digits` (n, D) from their argmax codes, and n_samples
         decoded draws from the prior (the same draws at every call, so they can be compared
         as training goes on). Both (n, D) Bernoulli means."""
-        model, _ = self.snapshot()
-        z_logits = model.encode(torch.tensor(digits, dtype=torch.float32))  # (n, N, K)
-        recon = model.decode_codes(z_logits.argmax(-1)).numpy()
-        samples = model.decode_codes(
-            model.sample_prior(n_samples, torch.Generator().manual_seed(seed))
+        net = self.network()
+        if net is None:  # suspended: read the state file (torch)
+            model, _ = self.snapshot()
+            net = infer.from_arrays(
+                model.config, {k: v.numpy() for k, v in model.state_dict().items()}
+            )
+        c = net.config
+        recon = net.decode_codes(net.encode(digits).argmax(-1))
+        prior = np.random.default_rng(seed).integers(
+            0, c.categorical_dim, (n_samples, c.latent_dim)
         )
-        return recon, samples.numpy()
+        return recon, net.decode_codes(prior)
 
     def checkpoint_bytes(self) -> bytes:
         """The current weights and card as a weights file's bytes, e.g. for a download."""
+        from gvae.weights import to_bytes
+
         return to_bytes(*self.snapshot())
 
     def history_csv(self) -> str:
@@ -456,6 +506,10 @@ class TrainingJob:
         """Save a snapshot with its card: the recipe and a quick test-set score that says
         how it was computed (the first `eval_images` test images, k = `iw_samples`).
         A failed write raises SaveError with a one-line reason."""
+        from gvae.app.saving import write_weights
+        from gvae.data import fixed_test_set
+        from gvae.metrics import evaluate
+
         model, recipe = self.snapshot()
         test, _ = fixed_test_set(limit=eval_images)
         metrics = evaluate(model, test, iw_samples, seed=0)

@@ -4,7 +4,8 @@ The reference article's section 3: KL(P || Q) = sum_x P(x) log(P(x) / Q(x)) = H(
 cross-entropy minus entropy, not symmetric. In the VAE the KL term compares each variable's
 posterior q(z_i|x) with the uniform prior 1/K, so each variable contributes between 0 (it
 ignores x) and log K (it is certain of one category): `variable_kl` says which variables a
-model uses, and `gvae.elbo.kl_to_uniform` is its sum over the variables.
+model uses, and `gvae.elbo.kl_to_uniform` is its sum over the variables (both in numpy
+from gvae.infer).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from gvae.model import CategoricalVAE
+from gvae import infer
+from gvae.infer import Network
 
 
 def _probs(p) -> np.ndarray:
@@ -66,28 +66,12 @@ def summary(p, q) -> dict[str, float]:
     }
 
 
-def variable_kl_from_logits(z_logits: torch.Tensor) -> torch.Tensor:
-    """KL(q(z_i|x) || Uniform(K)) per variable: (B, N, K) -> (B, N).
-
-    The terms of gvae.elbo.kl_to_uniform before its sum over the variables.
-    """
-    log_q = F.log_softmax(z_logits, dim=-1)
-    return (log_q.exp() * (log_q + math.log(z_logits.shape[-1]))).sum(dim=-1)
-
-
-@torch.no_grad()
-def variable_kl(model: CategoricalVAE, images, batch: int = 500) -> np.ndarray:
+def variable_kl(net: Network, images) -> np.ndarray:
     """Per-variable KL of each image's posterior to the uniform prior: (B, N) nats.
 
     `images` (B, 784) in [0, 1]; the latent editor can order or mark its rows by this.
     """
-    x = torch.tensor(np.asarray(images, dtype=np.float32)).reshape(-1, model.config.image_size)
-    device = next(model.parameters()).device
-    out = [
-        variable_kl_from_logits(model.encode(x[i : i + batch].to(device))).cpu()
-        for i in range(0, len(x), batch)
-    ]
-    return torch.cat(out).numpy().astype(np.float64)
+    return infer.variable_kl(net.encode(images)).astype(np.float64)
 
 
 def ranked_variables(per_variable: np.ndarray) -> list[int]:
@@ -102,18 +86,21 @@ def unused_variables(mean_kl: np.ndarray, threshold: float = 0.05) -> list[int]:
 
 
 def average_images(limit: int = 1000, data_dir=None) -> tuple[np.ndarray, str]:
-    """Images to average over, and what they are: the first `limit` images of the fixed
-    binarized test set (docs/evaluation.md) when MNIST is on disk, else the shipped
-    gallery of test digits (grey levels). Never downloads."""
-    from gvae.data import fixed_test_set, load_mnist
+    """Images to average over, and what they are: the first `limit` test images, each
+    pixel drawn once as Bernoulli(grey) from a numpy Generator seeded 0 (binary data, as
+    the likelihood wants; numpy's bits, not the evaluation set's torch ones), when MNIST is
+    on disk, else the shipped gallery of test digits (grey levels). Never downloads."""
+    from gvae.data import TEST_BINARIZATION_SEED, mnist_uint8, resolve_data_dir
     from gvae.errors import MissingDataError
 
     try:
-        load_mnist("test", data_dir, download=False)  # raises at once when MNIST is missing
-        binary, _ = fixed_test_set(data_dir, limit=limit)
-        return binary.numpy(), f"the first {len(binary):,} images of the binarized test set"
+        images, _ = mnist_uint8(str(resolve_data_dir(data_dir)), False, False)
     except MissingDataError:
         from gvae.app.gallery import load_gallery
 
         images = load_gallery()[0]
         return np.array(images), f"the {len(images)} shipped gallery digits (MNIST not found)"
+    grey = images[:limit].astype(np.float32) / 255.0
+    rng = np.random.default_rng(TEST_BINARIZATION_SEED)
+    binary = (rng.random(grey.shape, dtype=np.float32) < grey).astype(np.float32)
+    return binary, f"the first {len(binary):,} test images, binarized"

@@ -6,10 +6,8 @@ A code is one category index per latent variable: a (N,) integer sequence.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from gvae.app.text import cut
-from gvae.model import CategoricalVAE
 
 
 def format_code(code) -> str:
@@ -37,12 +35,12 @@ def parse_code(text: str, latent_dim: int, categorical_dim: int) -> list[int]:
     return code
 
 
-def atlas_codes(code, categorical_dim: int) -> torch.Tensor:
+def atlas_codes(code, categorical_dim: int) -> np.ndarray:
     """All single-variable edits of `code`: row i * K + k sets variable i to k. (N*K, N)"""
-    base = torch.as_tensor(list(code), dtype=torch.long)
+    base = np.asarray(list(code), dtype=np.int64)
     n = len(base)
-    codes = base.repeat(n * categorical_dim, 1)  # (N*K, N)
-    rows = torch.arange(n * categorical_dim)
+    codes = np.tile(base, (n * categorical_dim, 1))  # (N*K, N)
+    rows = np.arange(n * categorical_dim)
     codes[rows, rows // categorical_dim] = rows % categorical_dim
     return codes
 
@@ -56,19 +54,3 @@ def interpolation_path(code_a, code_b) -> list[list[int]]:
             current[i] = int(target)
             path.append(list(current))
     return path
-
-
-def decode_to_images(model: CategoricalVAE, codes, side: int = 28) -> np.ndarray:
-    """Category codes (B, N) -> Bernoulli means as (B, side, side) float32 images."""
-    codes = torch.as_tensor(np.asarray(codes), dtype=torch.long).reshape(
-        -1, model.config.latent_dim
-    )
-    means = model.decode_codes(codes.to(next(model.parameters()).device))
-    return means.cpu().numpy().reshape(-1, side, side)
-
-
-def argmax_code(model: CategoricalVAE, image: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """The per-variable argmax of q(z|x) for one grey-level image, and q itself (N, K)."""
-    x = torch.tensor(np.asarray(image, dtype=np.float32).reshape(1, -1))  # a copy
-    q = model.posterior(x.to(next(model.parameters()).device))[0].cpu().numpy()
-    return q.argmax(axis=-1).tolist(), q

@@ -3,9 +3,9 @@
 The app's live components compute in the browser (gvae/app/web/live.js): they decode
 codes with the loaded model's decoder and draw Gumbel-Softmax samples from a fixed noise
 draw. Those are second implementations; tests pin them to CategoricalVAE.decode_codes and
-gvae.gumbel_softmax. This module turns the loaded model (never its file, whose format may
-change) into one self-describing binary blob, and holds the few shared conventions both
-sides must agree on. No streamlit here; pages/live.py serves the bytes.
+gvae.gumbel_softmax. This module turns the loaded network (gvae.infer, never the file,
+whose format may change) into one self-describing binary blob, and holds the few shared
+conventions both sides must agree on. No streamlit here; pages/live.py serves the bytes.
 
 Decoder blob ("GVD1"), little-endian:
     b"GVD1" | uint32 header length | header JSON (space-padded to 4 bytes) | float32 data
@@ -22,47 +22,22 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
-from gvae.model import CategoricalVAE
+from gvae.infer import Network
 
 MAGIC = b"GVD1"
 THRESHOLD_SALT = 0x9E3779B9  # the pixel thresholds' seed; live.js uses the same
 
 
-def decoder_layers(model: CategoricalVAE) -> list[nn.Linear]:
-    """The decoder's Linear layers, checked to be Linear (ReLU Linear)*: what the page runs."""
-    modules = list(model.decoder)
-    linears = modules[0::2]
-    between = modules[1::2]
-    if not all(isinstance(m, nn.Linear) for m in linears) or not all(
-        isinstance(m, nn.ReLU) for m in between
-    ):
-        raise ValueError(
-            "the in-page decoder runs Linear layers with ReLU between them; this decoder is "
-            + " ".join(type(m).__name__ for m in modules)
-        )
-    c = model.config
-    if linears[0].in_features != c.latent_dim * c.categorical_dim:
-        raise ValueError(
-            f"the decoder takes {linears[0].in_features} inputs, not N*K = "
-            f"{c.latent_dim * c.categorical_dim}"
-        )
-    return linears
-
-
-def decoder_blob(model: CategoricalVAE) -> bytes:
+def decoder_blob(net: Network) -> bytes:
     """The decoder's weights as one GVD1 blob (float32, about 2.3 MB for 200-256-512-784)."""
-    c = model.config
+    c = net.config
     arrays, layers, offset = [], [], 0
-    for linear in decoder_layers(model):
-        weight = linear.weight.detach().cpu().to(torch.float32).numpy().T  # (in, out)
-        bias = linear.bias.detach().cpu().to(torch.float32).numpy()  # (out,)
+    for weight, bias in net.decoder:  # weight (in, out): the page adds whole rows
         layers.append(
             {
-                "in": int(weight.shape[0]),
-                "out": int(weight.shape[1]),
+                "in": weight.shape[0],
+                "out": weight.shape[1],
                 "weight": offset,
                 "bias": offset + weight.size,
             }

@@ -1,4 +1,5 @@
-"""Computations behind the Gumbel playground. Every sample comes from gvae.gumbel.
+"""Computations behind the Gumbel playground. Every sample comes from gvae.infer (numpy,
+pinned to gvae.gumbel).
 
 The worked example is the reference article's: a categorical over Red / Blue / White with
 probabilities [0.05, 0.25, 0.7].
@@ -9,10 +10,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
+from gvae import infer
 from gvae.app.text import cut
-from gvae.gumbel import ESTIMATORS, gumbel_softmax, sample_gumbel
+from gvae.config import ESTIMATORS
 
 ARTICLE_PROBS = (0.05, 0.25, 0.7)
 ARTICLE_LABELS = ("Red", "Blue", "White")
@@ -36,24 +37,24 @@ def validate_probs(values) -> np.ndarray:
     return p / p.sum()
 
 
-def log_probs(probs: np.ndarray) -> torch.Tensor:
+def log_probs(probs: np.ndarray) -> np.ndarray:
     """log pi as logits; a zero probability becomes a very negative, finite logit."""
-    return torch.log(torch.as_tensor(probs, dtype=torch.float64).clamp_min(1e-30))
+    return np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-30, None))
 
 
-def fixed_noise(k: int, seed: int) -> torch.Tensor:
+def fixed_noise(k: int, seed: int) -> np.ndarray:
     """One Gumbel draw g (k,), reproducible from its seed."""
-    return sample_gumbel((k,), torch.Generator().manual_seed(seed), torch.float64)
+    return infer.gumbel_noise((k,), seed)
 
 
-def soft_sample(probs: np.ndarray, noise: torch.Tensor, tau: float) -> np.ndarray:
+def soft_sample(probs: np.ndarray, noise: np.ndarray, tau: float) -> np.ndarray:
     """softmax((log pi + g) / tau) for a fixed g."""
-    return gumbel_softmax(log_probs(probs), tau, noise=noise).numpy()
+    return infer.gumbel_softmax(log_probs(probs), tau, noise)
 
 
-def hard_sample(probs: np.ndarray, noise: torch.Tensor) -> np.ndarray:
+def hard_sample(probs: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """The Gumbel-Max sample one_hot(argmax(log pi + g)): the tau -> 0 limit."""
-    return gumbel_softmax(log_probs(probs), 1.0, hard=True, noise=noise).numpy()
+    return infer.gumbel_softmax(log_probs(probs), 1.0, noise, hard=True)
 
 
 def entropy(p: np.ndarray) -> float:
@@ -62,32 +63,30 @@ def entropy(p: np.ndarray) -> float:
     return float(-(nz * np.log(nz)).sum())
 
 
-def simplex_noise(k: int, n: int, seed: int) -> torch.Tensor:
+def simplex_noise(k: int, n: int, seed: int) -> np.ndarray:
     """The n Gumbel draws (n, k) behind the simplex's samples; row 0 is fixed_noise(k, seed)."""
-    return sample_gumbel((n, k), torch.Generator().manual_seed(seed), torch.float64)
+    return infer.gumbel_noise((n, k), seed)
 
 
 def simplex_samples(probs: np.ndarray, tau: float, n: int, seed: int) -> np.ndarray:
     """n relaxed samples (n, K) at temperature tau, from simplex_noise (the page gets the
     same noise and moves the same points)."""
-    logits = log_probs(probs).expand(n, len(probs))
-    return gumbel_softmax(logits, tau, noise=simplex_noise(len(probs), n, seed)).numpy()
+    return infer.gumbel_softmax(log_probs(probs), tau, simplex_noise(len(probs), n, seed))
 
 
 def gumbel_max_frequencies(probs: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Category frequencies of n Gumbel-Max draws argmax(log pi + g)."""
-    logits = log_probs(probs).expand(n, len(probs))
-    g = torch.Generator().manual_seed(seed)
-    return gumbel_softmax(logits, 1.0, hard=True, generator=g).mean(0).numpy()
+    noise = infer.gumbel_noise((n, len(probs)), seed)
+    return infer.gumbel_softmax(log_probs(probs), 1.0, noise, hard=True).mean(0)
 
 
 def inverse_cdf_frequencies(probs: np.ndarray, n: int, seed: int) -> np.ndarray:
     """The article's sampler: the first category whose cumulative probability >= U."""
-    u = torch.rand(n, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    cumulative = torch.as_tensor(np.cumsum(probs)).clamp(max=1.0)
+    u = np.random.default_rng(seed).random((n, 1))
+    cumulative = np.minimum(np.cumsum(probs), 1.0)
     cumulative[-1] = 1.0  # guard against rounding: U < 1 always finds a category
-    index = (cumulative >= u).to(torch.int8).argmax(dim=1)
-    return np.bincount(index.numpy(), minlength=len(probs)) / n
+    index = (cumulative >= u).argmax(axis=1)
+    return np.bincount(index, minlength=len(probs)) / n
 
 
 def frequency_tolerance(probs: np.ndarray, n: int, z: float = 4.0) -> np.ndarray:
@@ -96,36 +95,29 @@ def frequency_tolerance(probs: np.ndarray, n: int, z: float = 4.0) -> np.ndarray
 
 
 def straight_through_example(skip_d: bool, a: float = 1.0, b: float = 2.0) -> dict:
-    """The article's autograd example: c = 2(a + b), d = c^2, f = 4d, loss = 3f.
+    """The article's autograd example: c = 2(a + b), d = c^2, f = 4d, loss = 3f, with the
+    gradients backpropagation gives (tests check them against torch's autograd).
 
     With skip_d, d keeps its value but passes c's gradient through unchanged
     (d = (d - c).detach() + c), which is what straight-through does to a one-hot sample.
     """
-    ta = torch.tensor([a], requires_grad=True)
-    tb = torch.tensor([b], requires_grad=True)
-    c = 2 * (ta + tb)
-    d = c**2
-    if skip_d:
-        d = (d - c).detach() + c
-    f = d * 4
-    for t in (c, d, f):
-        t.retain_grad()
-    loss = f * 3
-    loss.backward()
+    c = 2.0 * (a + b)
+    f_grad = 3.0  # d loss / d f
+    d_grad = 4.0 * f_grad
+    c_grad = d_grad * (1.0 if skip_d else 2.0 * c)
     return {
-        "loss": loss.item(),
-        "a.grad": ta.grad.item(),
-        "b.grad": tb.grad.item(),
-        "c.grad": c.grad.item(),
-        "d.grad": d.grad.item(),
-        "f.grad": f.grad.item(),
+        "loss": 3.0 * 4.0 * c**2,
+        "a.grad": 2.0 * c_grad,
+        "b.grad": 2.0 * c_grad,
+        "c.grad": c_grad,
+        "d.grad": d_grad,
+        "f.grad": f_grad,
     }
 
 
-def objective_values(k: int) -> torch.Tensor:
+def objective_values(k: int) -> np.ndarray:
     """f(e_j) for the test objective f(z) = (z . c - 1/2)^2 with c_j = j / (K - 1)."""
-    c = torch.linspace(0, 1, k, dtype=torch.float64)
-    return (c - 0.5) ** 2
+    return (np.linspace(0, 1, k) - 0.5) ** 2
 
 
 def estimator_stats(
@@ -139,21 +131,25 @@ def estimator_stats(
     se: the standard error of the mean estimate, std / sqrt(n), the bias's noise floor.
     """
     k = len(probs)
-    c = torch.linspace(0, 1, k, dtype=torch.float64)
+    c = np.linspace(0, 1, k)
     f = objective_values(k)
-    pi = torch.as_tensor(probs, dtype=torch.float64)
+    pi = np.asarray(probs, dtype=np.float64)
     exact = pi * f - pi * (pi * f).sum()
-    noise = sample_gumbel((n, k), torch.Generator().manual_seed(seed), torch.float64)
+    logits = np.broadcast_to(log_probs(probs), (n, k))
+    noise = infer.gumbel_noise((n, k), seed)
+
+    def grad_of(z):  # df/dz = 2 (z . c - 1/2) c, per sample
+        return 2.0 * (z @ c - 0.5)[:, None] * c
+
     stats = {e: {"bias": [], "std": [], "se": []} for e in ESTIMATORS}
     for tau in taus:
         for estimator in ESTIMATORS:
-            logits = log_probs(probs).expand(n, k).clone().requires_grad_(True)
-            z = gumbel_softmax(logits, float(tau), noise=noise, estimator=estimator)
-            ((z @ c - 0.5) ** 2).sum().backward()
-            grads = logits.grad  # (n, K): one estimate per sample
+            grads = infer.estimator_gradient(
+                logits, float(tau), noise, estimator, grad_of
+            )  # (n, K)
             mean = grads.mean(0)
-            stats[estimator]["bias"].append((mean - exact).norm().item())
-            std = math.sqrt(((grads - mean) ** 2).sum(1).mean().item())
+            stats[estimator]["bias"].append(float(np.linalg.norm(mean - exact)))
+            std = math.sqrt(((grads - mean) ** 2).sum(1).mean())
             stats[estimator]["std"].append(std)
             stats[estimator]["se"].append(std / math.sqrt(n))
     return stats

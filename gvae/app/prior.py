@@ -1,8 +1,8 @@
 """Home's samples from the uniform prior: a grid of decoded prior codes.
 
-Seed 0's grid needs no torch: every weights file stores those codes' decoded means
+Seed 0's grid needs no decoding: every weights file stores those codes' decoded means
 (gvae.weights.prior_codes, written by save_model), so Home's first paint reads them from
-the file. Any other seed is decoded live.
+the file. Any other seed is decoded by gvae.infer.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from gvae.weights import PREVIEW_COUNT, PREVIEW_SEED, prior_codes, read_preview
 COUNT, COLUMNS = PREVIEW_COUNT, 8  # a 4 x 8 grid
 
 
-def decode_grid(model, seed: int) -> np.ndarray:
-    """The prior codes of `seed` decoded to Bernoulli means, one uint8 picture at scale 1."""
-    from gvae.app.latent import decode_to_images  # imports torch
-
-    return image_grid(decode_to_images(model, prior_codes(model.config, seed)), COLUMNS)
+def decode_grid(net, seed: int) -> np.ndarray:
+    """The prior codes of `seed` decoded to Bernoulli means (a gvae.infer.Network), one
+    uint8 picture at scale 1."""
+    return image_grid(net.images(prior_codes(net.config, seed)), COLUMNS)
 
 
 def stored_grid(path, seed: int) -> np.ndarray | None:

@@ -9,17 +9,45 @@ estimators can be checked against the truth:
 - score function (Williams 1992): f(z) d log N(z; mu, sigma) / d mu = f(z) (z - mu) / sigma^2,
   optionally with the baseline b = E[f] subtracted from f (still unbiased, less variance).
 
-Both are computed by autograd from torch.distributions (rsample for the first, log_prob for
-the second), one gradient per sample, as a training loop would get them.
+One gradient per sample, as a training loop would get them, in closed form here (numpy:
+pages never import torch); tests check each against autograd through torch.distributions
+(rsample for the first, log_prob for the second). Only autograd_demo, which shows torch's
+autograd itself, imports torch, when it is called.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 
 import numpy as np
-import torch
-from torch.distributions import Normal
+
+_torch_loaded = threading.Event()
+_torch_error: list[str] = []
+_torch_lock = threading.Lock()
+
+
+def _import_torch() -> None:
+    try:
+        importlib.import_module("torch.distributions")
+    except Exception as error:  # noqa: BLE001  ImportError, or a broken install
+        _torch_error.append(f"{type(error).__name__}: {error}")
+    _torch_loaded.set()
+
+
+def torch_status() -> str:
+    """ "ready", "missing" (the import failed) or "loading", after starting torch's import
+    in a background thread, once per process: the page draws first, the autograd panel
+    fills in when torch is there."""
+    with _torch_lock:
+        if not _torch_loaded.is_set() and not any(
+            t.name == "gvae-torch" for t in threading.enumerate()
+        ):
+            threading.Thread(target=_import_torch, name="gvae-torch", daemon=True).start()
+    if not _torch_loaded.is_set():
+        return "loading"
+    return "missing" if _torch_error else "ready"
 
 
 def exact_gradient(mu: float, sigma: float) -> float:
@@ -43,30 +71,18 @@ def analytic_std(mu: float, sigma: float) -> dict[str, float]:
 
 
 def per_sample_gradients(mu: float, sigma: float, n: int, seed: int) -> dict[str, np.ndarray]:
-    """n single-sample estimates of d/dmu E[z^2] from each estimator, by autograd.
+    """n single-sample estimates of d/dmu E[z^2] from each estimator.
 
     One draw of eps is shared, so the estimators differ only in how they use it.
     """
-    eps = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    sigma_t = torch.tensor(float(sigma), dtype=torch.float64)
-    out = {}
-
-    # Pathwise: z is a differentiable function of mu.
-    mu_t = torch.full((n,), float(mu), dtype=torch.float64, requires_grad=True)
-    z = mu_t + sigma_t * eps  # what Normal(mu, sigma).rsample() computes
-    (z**2).sum().backward()
-    out["reparam"] = mu_t.grad.numpy().copy()
-
-    # Score function: the same z values, treated as constants; the gradient goes through
-    # log N(z; mu, sigma) only.
-    z_const = (float(mu) + sigma_t * eps).detach()
-    f = z_const**2
-    for name, baseline in (("score", 0.0), ("score_baseline", mu**2 + sigma**2)):
-        mu_t = torch.full((n,), float(mu), dtype=torch.float64, requires_grad=True)
-        surrogate = ((f - baseline) * Normal(mu_t, sigma_t).log_prob(z_const)).sum()
-        surrogate.backward()
-        out[name] = mu_t.grad.numpy().copy()
-    return out
+    eps = np.random.default_rng(seed).standard_normal(n)
+    z = mu + sigma * eps  # what Normal(mu, sigma).rsample() computes
+    score = (z - mu) / sigma**2  # d log N(z; mu, sigma) / d mu, z held constant
+    return {
+        "reparam": 2.0 * z,  # pathwise: d (mu + sigma eps)^2 / d mu
+        "score": z**2 * score,
+        "score_baseline": (z**2 - (mu**2 + sigma**2)) * score,
+    }
 
 
 def estimator_summary(grads: dict[str, np.ndarray], mu: float, sigma: float) -> dict[str, dict]:
@@ -99,7 +115,10 @@ def running_means(values: np.ndarray, points: int = 60) -> tuple[np.ndarray, np.
 
 def autograd_demo(mu: float, sigma: float, seed: int = 0) -> dict:
     """What autograd sees: Normal(mu, sigma).sample() is cut from the graph, rsample() is
-    mu + sigma * eps with gradients dz/dmu = 1 and dz/dsigma = eps."""
+    mu + sigma * eps with gradients dz/dmu = 1 and dz/dsigma = eps. Imports torch."""
+    import torch
+    from torch.distributions import Normal
+
     torch.manual_seed(seed)
     mu_t = torch.tensor(float(mu), requires_grad=True)
     sigma_t = torch.tensor(float(sigma), requires_grad=True)
@@ -127,9 +146,7 @@ def autograd_demo(mu: float, sigma: float, seed: int = 0) -> dict:
 
 
 def normal_samples(mu: float, sigma: float, n: int, seed: int) -> dict[str, np.ndarray]:
-    """n draws of torch.normal(mu, sigma) and n of mu + sigma * eps: the same distribution."""
-    direct = torch.normal(
-        float(mu), float(sigma), (n,), generator=torch.Generator().manual_seed(seed)
-    )
-    eps = torch.randn(n, generator=torch.Generator().manual_seed(seed + 1))
-    return {"sampled": direct.numpy(), "reparameterized": (mu + sigma * eps).numpy()}
+    """n draws of Normal(mu, sigma) and n of mu + sigma * eps: the same distribution."""
+    direct = np.random.default_rng(seed).normal(mu, sigma, n)
+    eps = np.random.default_rng(seed + 1).standard_normal(n)
+    return {"sampled": direct, "reparameterized": mu + sigma * eps}

@@ -1,0 +1,142 @@
+"""Instant on stage: what a presenter waits for, measured in Chromium at 1280 x 720.
+
+    python -m benchmarks.instant                 # all of it, with the machine line
+    python -m benchmarks.instant --starts 1      # quicker: one cold start per page
+
+- cold start: `streamlit run` launched -> the deep-linked page complete (its title drawn,
+  no script running, no skeleton, no stale element, every image loaded), a fresh server
+  each time, median of --starts per page;
+- slide change: PageDown -> the next slide complete, over the whole talk on a warm server,
+  first visits included (one walk in a fresh tab);
+- server memory: the server process's RSS after --sessions tabs have each opened a page
+  (the pages in turn, no training); whether torch was imported there;
+- the viewing install: what `import gvae.app` pulls in (torch or not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from benchmarks.browser import chromium, streamlit_process
+from benchmarks.machine import cpu_model
+from gvae.app.talk import PAGES, load_talk, slide_url
+
+VIEWPORT = {"width": 1280, "height": 720}
+DEEP_LINKS = {
+    "Home": "/",
+    "Latent editor": "/latent_editor?z=14960356651214935182",
+    "Playground": "/playground?tau=0.3",
+    "§3 KL": "/kl",
+    "§4 ELBO": "/elbo",
+    "§5 Reparameterization": "/reparameterization",
+    "§6 Gumbel": "/gumbel",
+    "§7 Implementation": "/implementation",
+    "Train": "/train",
+    "Talk": "/talk",
+    "Export": "/export",
+}
+COMPLETE_JS = """() => {
+  const main = document.querySelector("[data-testid='stMainBlockContainer']");
+  return !!main && !!main.querySelector("h1")
+    && !document.querySelector("[data-testid='stStatusWidget']")
+    && !document.querySelector("[data-testid='stSkeleton']")
+    && !document.querySelector("[data-stale='true']")
+    && [...document.querySelectorAll("img")].every(i => i.complete);
+}"""
+
+
+def wait_complete(page, timeout_ms: int = 60_000) -> float:
+    """perf_counter when the page is first seen complete (polled every animation frame)."""
+    page.wait_for_function(COMPLETE_JS, timeout=timeout_ms, polling="raf")
+    return time.perf_counter()
+
+
+def cold_start(browser, path: str) -> float:
+    start = time.perf_counter()
+    with streamlit_process() as (url, _):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url + path)
+        done = wait_complete(page)
+        page.close()
+    return done - start
+
+
+def slide_walk(browser, url: str) -> list[tuple[int, str, float]]:
+    """(slide, page, seconds from PageDown to complete) for slides 2..n of the talk."""
+    slides = load_talk()
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(url + slide_url(slides[0], 1))
+    wait_complete(page)
+    time.sleep(1.0)  # the first slide's section scroll and background imports settle
+    out = []
+    for number in range(2, len(slides) + 1):
+        pressed = time.perf_counter()
+        page.keyboard.press("PageDown")
+        page.wait_for_function(
+            "n => new URLSearchParams(location.search).get('slide') === String(n)",
+            arg=number,
+            polling="raf",
+        )
+        out.append((number, slides[number - 1].page, wait_complete(page) - pressed))
+        time.sleep(0.3)  # the presenter talks; the page's follow-up syncs land
+    page.close()
+    return out
+
+
+def server_memory(browser, url: str, process, sessions: int) -> tuple[float, bool]:
+    """RSS (MB) of the server after `sessions` tabs each opened one page, all kept open."""
+    paths = [p for p in DEEP_LINKS.values() if p != "/reparameterization"]
+    tabs = []
+    for i in range(sessions):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url + paths[i % len(paths)])
+        wait_complete(page)
+        tabs.append(page)
+    time.sleep(2.0)
+    status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+    rss_kb = int(next(line.split()[1] for line in status if line.startswith("VmRSS:")))
+    maps = Path(f"/proc/{process.pid}/maps").read_text()
+    for page in tabs:
+        page.close()
+    return rss_kb / 1024, "libtorch" in maps
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.instant", description=__doc__)
+    p.add_argument("--starts", type=int, default=3, help="cold starts per page (median)")
+    p.add_argument("--sessions", type=int, default=20, help="tabs for the memory figure")
+    args = p.parse_args(argv)
+    import os
+    import platform
+
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    with chromium() as browser:
+        print(f"cold start, `streamlit run` -> page complete, median of {args.starts}:")
+        colds = {}
+        for name, path in DEEP_LINKS.items():
+            times = [cold_start(browser, path) for _ in range(args.starts)]
+            colds[name] = statistics.median(times)
+            print(f"  {name:24s} {colds[name]:.2f} s   ({', '.join(f'{t:.2f}' for t in times)})")
+        print(f"  worst median: {max(colds.values()):.2f} s (target 1.5 s)")
+        with streamlit_process() as (url, process):
+            walk = slide_walk(browser, url)
+            times = [t for _, _, t in walk]
+            print(f"slide change, PageDown -> next slide complete, {len(walk)} changes:")
+            print(
+                f"  median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
+                "(targets 0.4 s and 1.0 s)"
+            )
+            print("  " + ", ".join(f"{n}:{PAGES[pg] or 'home'} {t:.2f}" for n, pg, t in walk))
+            rss, torch_loaded = server_memory(browser, url, process, args.sessions)
+            print(
+                f"server memory, {args.sessions} tabs viewing pages: {rss:.0f} MB RSS "
+                f"(target 600 MB); torch loaded: {torch_loaded}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Viewing never needs torch: every page of the app draws in a Python where `import torch`
+fails (a viewing-only install), and the two places that run torch say what they need."""
+
+import re
+import subprocess
+import sys
+import textwrap
+
+from conftest import ROOT
+
+PAGES = sorted(set(re.findall(r'"(pages/\w+\.py)"', (ROOT / "app.py").read_text())))
+
+SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, json, sys
+
+    class NoTorch(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("torch", "torchvision"):
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+
+    sys.meta_path.insert(0, NoTorch())
+    sys.path.insert(0, "tests")
+    from conftest import new_app
+
+    report = {}
+    for page in sys.argv[1:]:
+        at = new_app(page=page, timeout=120)
+        report[page] = {
+            "exceptions": [e.value for e in at.exception],
+            "errors": [e.value for e in at.error],
+            "elements": len(at.main.children),
+            "info": [i.value for i in at.info],
+        }
+        if page == "pages/train.py":
+            start = next(b for b in at.button if "Start" in b.label)
+            start.click().run()
+            report[page]["after_start"] = [e.value for e in at.error]
+    report["torch_imported"] = "torch" in sys.modules
+    print(json.dumps(report))
+    """
+)
+
+
+def test_every_page_draws_without_torch():
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *PAGES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(PAGES) >= 11 and not report.pop("torch_imported")
+    for page, seen in report.items():
+        assert not seen["exceptions"] and not seen["errors"], (page, seen)
+        assert seen["elements"] > 3, (page, seen)  # it drew
+    assert any("training needs torch" in e for e in report["pages/train.py"]["after_start"])
+    panel = report["pages/reparameterization.py"]["info"]
+    assert any("install torch" in i for i in panel), panel
