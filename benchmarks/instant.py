@@ -64,24 +64,49 @@ def cold_start(browser, path: str) -> float:
     return done - start
 
 
+# In the page: when a slide key went down, and when the document last changed (anything but
+# the slide counter). A slide is complete when it is idle (COMPLETE_JS) and nothing has
+# changed for QUIET_S: its time is that of its last change, so late charts count.
+RECORDER_JS = """() => {
+  window.gvaeKeyAt = 0; window.gvaeChangedAt = performance.now();
+  window.addEventListener("keydown", () => { window.gvaeKeyAt = performance.now(); }, true);
+  new MutationObserver(records => {
+    if (records.some(r => !(r.target.closest && r.target.closest(".gvae-talk-badge"))))
+      window.gvaeChangedAt = performance.now();
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+QUIET_S, SETTLE_LIMIT_S = 1.0, 10.0
+
+
+def settled_after_key(page, number: int) -> float:
+    """Seconds from the slide key to the slide's last change before it settled."""
+    page.wait_for_function(
+        "n => new URLSearchParams(location.search).get('slide') === String(n)",
+        arg=number,
+        polling="raf",
+    )
+    deadline = time.perf_counter() + SETTLE_LIMIT_S
+    while True:
+        wait_complete(page)
+        quiet = page.evaluate("() => (performance.now() - window.gvaeChangedAt) / 1000")
+        if quiet >= QUIET_S or time.perf_counter() > deadline:
+            break
+        time.sleep(QUIET_S - quiet + 0.05)
+    return page.evaluate("() => (window.gvaeChangedAt - window.gvaeKeyAt) / 1000")
+
+
 def slide_walk(browser, url: str) -> list[tuple[int, str, float]]:
     """(slide, page, seconds from PageDown to complete) for slides 2..n of the talk."""
     slides = load_talk()
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(url + slide_url(slides[0], 1))
     wait_complete(page)
-    time.sleep(1.0)  # the first slide's section scroll and background imports settle
+    page.evaluate(RECORDER_JS)
+    settled_after_key(page, 1)
     out = []
     for number in range(2, len(slides) + 1):
-        pressed = time.perf_counter()
         page.keyboard.press("PageDown")
-        page.wait_for_function(
-            "n => new URLSearchParams(location.search).get('slide') === String(n)",
-            arg=number,
-            polling="raf",
-        )
-        out.append((number, slides[number - 1].page, wait_complete(page) - pressed))
-        time.sleep(0.3)  # the presenter talks; the page's follow-up syncs land
+        out.append((number, slides[number - 1].page, settled_after_key(page, number)))
     page.close()
     return out
 

@@ -198,7 +198,8 @@ def estimator_gradient(
 def bernoulli_nll(x_logits, x) -> np.ndarray:
     """-log p(x|z) per image from pixel logits: (B, D) -> (B,), exact at any logit."""
     x_logits, x = np.asarray(x_logits), np.asarray(x)
-    return (np.logaddexp(0.0, x_logits) - x * x_logits).sum(axis=-1)
+    softplus = np.maximum(x_logits, 0) + np.log1p(np.exp(-np.abs(x_logits)))  # log(1 + e^l)
+    return (softplus - x * x_logits).sum(axis=-1)
 
 
 def variable_kl(z_logits) -> np.ndarray:

@@ -63,16 +63,15 @@ with graph:
 
 
 def autograd_panel() -> None:
-    """torch's autograd on this μ and σ; torch loads in the background, so the panel
-    fills in after the page is up (the only part of a page that runs torch)."""
-    status = reparam.torch_status()
-    if status == "loading":
-        st.caption("Loading torch to run this panel live…")
+    """torch's autograd on this μ and σ, run in a subprocess (the server never imports
+    torch): the page draws first and the panel fills in a few seconds later."""
+    d = reparam.autograd_demo_later(mu, sigma, seed=sample_seed)
+    if d is None:
+        st.caption("Running torch's autograd on these values…")
         return
-    if status == "missing":
-        st.info("This panel runs torch's autograd live; install torch to see it.")
+    if isinstance(d, str):
+        st.info(f"This panel runs torch's autograd live; install torch to see it. ({d})")
         return
-    d = reparam.autograd_demo(mu, sigma, seed=sample_seed)
     st.markdown("**What autograd sees** (torch.distributions, live)")
     st.code(
         f"mu = torch.tensor({mu:g}, requires_grad=True); sigma = torch.tensor({sigma:g}, requires_grad=True)\n"
@@ -90,16 +89,16 @@ def autograd_panel() -> None:
 
 
 @st.fragment(run_every=0.25)
-def autograd_panel_when_loaded() -> None:
-    """Polls until torch is imported, then reruns the page once, which draws the panel."""
-    if reparam.torch_status() != "loading":
+def autograd_panel_when_ready() -> None:
+    """Polls until the subprocess answers, then reruns the page once, which draws it."""
+    if reparam.autograd_demo_later(mu, sigma, seed=sample_seed) is not None:
         st.rerun()
     autograd_panel()
 
 
 with demo:
-    if reparam.torch_status() == "loading":
-        autograd_panel_when_loaded()
+    if reparam.autograd_demo_later(mu, sigma, seed=sample_seed) is None:
+        autograd_panel_when_ready()
     else:
         autograd_panel()
 

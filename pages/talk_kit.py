@@ -321,13 +321,18 @@ def mount_talk_keys(page=None) -> None:
             f"pages/{slide.page}.py",  # talk.PAGES names are the scripts
             query_params={**stage, **slide.params, SLIDE_PARAM: str(go)},
         )
+    here = _current_slide(len(slides))
+    if here:  # a talk is on: the autograd slide's torch helper starts ahead of it
+        from gvae.app.reparam import torch_helper
+
+        torch_helper.start()
     data = {
         "slides": [
             {"url": u, "title": s.title, "section": s.section}
             for s, u in zip(slides, slide_urls(slides))
         ],
         "presenter": getattr(page, "url_path", None) == "talk",
-        "here": _current_slide(len(slides)),
+        "here": here,
     }
     _keys_component(key="gvae_talk_keys", data=data, on_go_change=_on_go)
 

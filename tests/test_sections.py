@@ -202,6 +202,19 @@ def test_the_closed_forms_are_autograds_through_torch_distributions():
         np.testing.assert_allclose(grads[name], mu_t.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
+def test_the_page_runs_the_autograd_demo_in_a_subprocess():
+    import time
+
+    expected = reparam.autograd_demo(0.3, 1.1, seed=5)
+    deadline = time.time() + 60
+    while (got := reparam.autograd_demo_later(0.3, 1.1, seed=5)) is None:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
 def test_autograd_demo_shows_the_blocked_and_the_open_path():
     d = reparam.autograd_demo(1.0, 0.5, seed=0)
     assert d["sample_grad_fn"] is None and not d["sample_requires_grad"]

@@ -12,42 +12,92 @@ estimators can be checked against the truth:
 One gradient per sample, as a training loop would get them, in closed form here (numpy:
 pages never import torch); tests check each against autograd through torch.distributions
 (rsample for the first, log_prob for the second). Only autograd_demo, which shows torch's
-autograd itself, imports torch, when it is called.
+autograd itself, imports torch: the app runs it in a helper process (autograd_demo_later).
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 import math
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 
-_torch_loaded = threading.Event()
-_torch_error: list[str] = []
-_torch_lock = threading.Lock()
+_demos: dict[tuple, dict | str] = {}  # (mu, sigma, seed) -> autograd_demo's result, or why not
+_demos_lock = threading.Lock()
 
 
-def _import_torch() -> None:
-    try:
-        importlib.import_module("torch.distributions")
-    except Exception as error:  # noqa: BLE001  ImportError, or a broken install
-        _torch_error.append(f"{type(error).__name__}: {error}")
-    _torch_loaded.set()
+class TorchHelper:
+    """One Python of its own that imports torch and answers autograd_demo requests, one
+    JSON line each way (`python -m gvae.app.reparam`): torch's import and memory stay out
+    of the app's server, and after its first start every answer takes milliseconds."""
+
+    def __init__(self):
+        self._process = None
+        self._lock = threading.Lock()  # one request at a time
+
+    def _start(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "gvae.app.reparam"],
+                cwd=Path(__file__).resolve().parents[2],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        return self._process
+
+    def start(self) -> None:
+        """Start it now, so that the first answer need not wait (returns at once: the
+        process imports torch on its own; a busy helper is left as it is)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._start()
+            finally:
+                self._lock.release()
+
+    def ask(self, args: tuple) -> dict | str:
+        """autograd_demo(*args), or a line saying why there is none."""
+        with self._lock:
+            process = self._start()
+            try:
+                process.stdin.write(json.dumps(list(args)) + "\n")
+                process.stdin.flush()
+                line = process.stdout.readline()
+                if line:
+                    return json.loads(line)
+            except (OSError, ValueError) as failure:
+                return f"{type(failure).__name__}: {failure}"
+            process.wait()
+            return (process.stderr.read().strip().splitlines() or ["the torch helper exited"])[-1]
 
 
-def torch_status() -> str:
-    """ "ready", "missing" (the import failed) or "loading", after starting torch's import
-    in a background thread, once per process: the page draws first, the autograd panel
-    fills in when torch is there."""
-    with _torch_lock:
-        if not _torch_loaded.is_set() and not any(
-            t.name == "gvae-torch" for t in threading.enumerate()
-        ):
-            threading.Thread(target=_import_torch, name="gvae-torch", daemon=True).start()
-    if not _torch_loaded.is_set():
-        return "loading"
-    return "missing" if _torch_error else "ready"
+torch_helper = TorchHelper()
+
+
+def _run_demo(args: tuple) -> None:
+    result = torch_helper.ask(args)
+    with _demos_lock:
+        _demos[args] = result
+
+
+def autograd_demo_later(mu: float, sigma: float, seed: int = 0) -> dict | str | None:
+    """autograd_demo's result for these values, run once in a subprocess that imports
+    torch: None while it runs (started by the first call), then the result, or a string
+    saying why there is none (e.g. torch is not installed)."""
+    args = (float(mu), float(sigma), int(seed))
+    with _demos_lock:
+        if args in _demos:
+            return _demos[args]
+        if len(_demos) > 256:  # a bound on what visitors can make the server keep
+            _demos.clear()
+        _demos[args] = None
+    threading.Thread(target=_run_demo, args=(args,), name="gvae-autograd", daemon=True).start()
+    return None
 
 
 def exact_gradient(mu: float, sigma: float) -> float:
@@ -150,3 +200,16 @@ def normal_samples(mu: float, sigma: float, n: int, seed: int) -> dict[str, np.n
     direct = np.random.default_rng(seed).normal(mu, sigma, n)
     eps = np.random.default_rng(seed + 1).standard_normal(n)
     return {"sampled": direct, "reparameterized": mu + sigma * eps}
+
+
+def serve() -> None:
+    """The torch helper's loop: a JSON list of autograd_demo's arguments per line in, its
+    result as one JSON line out."""
+    import torch  # noqa: F401  (fails here, once, where torch is missing)
+
+    for line in sys.stdin:
+        print(json.dumps(autograd_demo(*json.loads(line))), flush=True)
+
+
+if __name__ == "__main__":
+    serve()
