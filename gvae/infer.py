@@ -213,9 +213,10 @@ def kl_to_uniform(z_logits) -> np.ndarray:
     return variable_kl(z_logits).sum(axis=-1)
 
 
-def image_bounds(net: Network, x, noise) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image (neg_elbo, iw_nll), each (B,), from the k one-hot posterior samples
-    argmax(logits + noise) for Gumbel noise (k, B, N, K) (gvae.metrics.image_bounds)."""
+def importance_weights(net: Network, x, noise) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the k one-hot posterior samples argmax(logits + noise), Gumbel noise (k, B, N, K):
+    log p(x|z) (k, B), the log importance weights log p(x|z) p(z) / q(z|x) (k, B), and
+    KL(q(z|x) || p(z)) (B,)."""
     c = net.config
     x = np.asarray(x, dtype=np.float32).reshape(-1, c.image_size)  # (B, D)
     z_logits = net.encode(x)  # (B, N, K)
@@ -227,8 +228,18 @@ def image_bounds(net: Network, x, noise) -> tuple[np.ndarray, np.ndarray]:
     log_pz = -c.latent_dim * math.log(c.categorical_dim)  # uniform prior
     x_logits = net.decode(one_hot(index, c.categorical_dim))  # (k*B, D)
     log_px = -bernoulli_nll(x_logits, np.tile(x, (k, 1))).reshape(k, -1)  # (k, B)
-    log_w = log_px.astype(np.float64) + log_pz - log_qz  # (k, B)
+    return log_px, log_px.astype(np.float64) + log_pz - log_qz, kl_to_uniform(z_logits)
+
+
+def bounds_from_weights(log_px, log_w, kl) -> tuple[np.ndarray, np.ndarray]:
+    """(neg_elbo, iw_nll), each (B,), from importance_weights' samples (all k of them)."""
+    k = len(log_w)
     top = log_w.max(axis=0)
     iw_nll = -(top + np.log(np.exp(log_w - top).sum(axis=0)) - math.log(k))
-    neg_elbo = -log_px.mean(axis=0) + kl_to_uniform(z_logits)
-    return neg_elbo, iw_nll
+    return -log_px.mean(axis=0) + kl, iw_nll
+
+
+def image_bounds(net: Network, x, noise) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image (neg_elbo, iw_nll), each (B,), from the k one-hot posterior samples
+    argmax(logits + noise) for Gumbel noise (k, B, N, K) (gvae.metrics.image_bounds)."""
+    return bounds_from_weights(*importance_weights(net, x, noise))

@@ -55,7 +55,7 @@ def sample_terms(net: Network, x: np.ndarray, n: int, seed: int) -> dict:
 
 
 def iw_noise(config, k: int, repeats: int, seed: int) -> np.ndarray:
-    """The Gumbel draw (k, repeats, N, K) behind iw_curve's bound at k."""
+    """The Gumbel draw (k, repeats, N, K) whose first k samples make iw_curve's bound at k."""
     return infer.gumbel_noise(
         (k, repeats, config.latent_dim, config.categorical_dim), seed, np.float32
     )
@@ -64,17 +64,18 @@ def iw_noise(config, k: int, repeats: int, seed: int) -> np.ndarray:
 def iw_curve(net: Network, x: np.ndarray, ks=IW_KS, repeats: int = 8, seed: int = 0) -> dict:
     """The importance-weighted bound of one digit x (1, D) at each k, `repeats` times.
 
-    For each k, image_bounds scores `repeats` copies of x with k samples each from a draw
-    seeded `seed`, so the copies are independent estimates. Returns, per k, the mean and
+    `repeats` copies of x draw max(ks) samples each (one draw seeded `seed`); the bound at
+    k uses each copy's first k samples, so the copies are independent estimates and the
+    curve costs max(ks) samples per copy, not sum(ks). Returns, per k, the mean and
     standard deviation over the repeats of the IW bound (-log p(x) estimate, nats) and of
     the -ELBO estimate, plus every repeat's values.
     """
     batch = np.repeat(np.asarray(x, dtype=np.float32).reshape(1, -1), repeats, axis=0)
+    noise = iw_noise(net.config, max(ks), repeats, seed)
+    log_px, log_w, kl = infer.importance_weights(net, batch, noise)  # (k, repeats) each
     rows = []
     for k in ks:
-        neg_elbo, iw_nll = infer.image_bounds(
-            net, batch, iw_noise(net.config, int(k), repeats, seed)
-        )
+        neg_elbo, iw_nll = infer.bounds_from_weights(log_px[:k], log_w[:k], kl)
         rows.append({"k": int(k), "iw_nll": iw_nll, "neg_elbo": neg_elbo.astype(np.float64)})
     return {
         "ks": [r["k"] for r in rows],
