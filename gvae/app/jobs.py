@@ -93,9 +93,14 @@ def check_start(config: TrainConfig, data_dir=None) -> None:
     """What creating a job would reject, checked here without starting a process: no
     torch (ModuleNotFoundError), an unavailable device (ValueError), missing or damaged
     MNIST (MissingDataError)."""
-    from gvae.trainer import pick_device  # training needs torch; this is where it is asked
+    import importlib.util
 
-    pick_device(config.device)
+    if importlib.util.find_spec("torch") is None:  # a viewing-only install
+        raise ModuleNotFoundError("No module named 'torch'")
+    if config.device not in ("auto", "cpu"):  # only torch knows; the worker imports it anyway
+        from gvae.trainer import pick_device
+
+        pick_device(config.device)
     ensure_mnist(data_dir)
 
 
