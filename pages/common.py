@@ -262,8 +262,25 @@ WARM_UP_DELAY_S = 1.5  # lets the browser fetch the first page's scripts and ima
 
 
 def _import_ml_stack() -> None:
-    with contextlib.suppress(Exception):  # the page that needs plotly reports the error
-        import gvae.app.figures  # noqa: F401  (plotly)
+    """plotly, the parts of it styled() uses (plotly imports a validator module per
+    property on first use: most of a first chart's cost), and pandas (tables). Without a
+    session here: the same calls as styled(), with fixed values."""
+    with contextlib.suppress(Exception):  # the page that needs them reports the error
+        import pandas  # noqa: F401
+        import plotly.graph_objects as go
+
+        import gvae.app.figures  # noqa: F401
+
+        fig = go.Figure([go.Scatter(x=[0], y=[0]), go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]])])
+        fig.add_annotation(text="a", showarrow=False)
+        fig.update_layout(
+            font_color="#000", paper_bgcolor="#fff", font_size=20, legend_font_size=20
+        )
+        fig.update_layout(legend_itemwidth=30, title_font_size=20, plot_bgcolor="#fff")
+        fig.update_xaxes(tickfont_color="#000", title_font_color="#000", tickfont_size=20)
+        fig.update_yaxes(tickfont_color="#000", title_font_color="#000", title_font_size=20)
+        fig.update_annotations(font_color="#000", font_size=20)
+        fig.to_json()  # what st.plotly_chart sends
 
 
 def warm_up_in_background() -> None:

@@ -14,6 +14,7 @@ anything that uses them (sliders, radio groups, tabs, other components' own widg
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -194,7 +195,7 @@ function scrollWhenSettled(id) {
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const talk = (window.gvaeTalk = window.gvaeTalk || { installed: false });
-  talk.slides = data.slides;
+  talk.slides = JSON.parse(data.slides);
   talk.presenter = data.presenter;
   talk.send = setTriggerValue;  // the latest mount's sender
   const here = talk.presenter ? 0 : (data.here || slideInUrl(talk.slides.length));
@@ -326,11 +327,13 @@ def mount_talk_keys(page=None) -> None:
         from gvae.app.reparam import torch_helper
 
         torch_helper.start()
-    data = {
-        "slides": [
-            {"url": u, "title": s.title, "section": s.section}
-            for s, u in zip(slides, slide_urls(slides))
-        ],
+    data = {  # lists as JSON text: a list in a component's data makes Streamlit import pandas
+        "slides": json.dumps(
+            [
+                {"url": u, "title": s.title, "section": s.section}
+                for s, u in zip(slides, slide_urls(slides))
+            ]
+        ),
         "presenter": getattr(page, "url_path", None) == "talk",
         "here": here,
     }
