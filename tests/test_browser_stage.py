@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from benchmarks.browser import CHROMIUM, wait_rendered
+from gvae.app.pages import PAGES as APP_PAGES
+from gvae.app.pages import SECTIONS
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists():
@@ -22,23 +24,24 @@ if not Path(CHROMIUM).exists():
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 W, H = 1280, 720
 
-# Per page: what must be on screen, unscrolled, in talk mode (the demo).
-PAGES = {
-    "home": ("", ["h1", "[data-testid=stMain] [data-testid=stImage] img"]),
-    "train": ("train", ["h1", "button:has-text('Start')", "button:has-text('Resume')"]),
-    "latent_editor": (
-        "latent_editor",
-        ["[data-testid=gvae-digit]", "[data-testid=gvae-cell-0-0]", "[data-testid=gvae-cell-19-9]"],
-    ),
-    "playground": (
-        "playground",
-        ["[data-testid=gvae-tau]", "[data-testid=gvae-bars]", "[data-testid=gvae-simplex]"],
-    ),
+# Per page: what must be on screen, unscrolled, in talk mode (the demo). The article's
+# sections, the talk and export are long pages a slide scrolls through, so only their
+# title must be on the first screen; every text and chart on them must read.
+DEMOS = {
+    "home": ["h1", "[data-testid=stMain] [data-testid=stImage] img"],
+    "train": ["h1", "button:has-text('Start')", "button:has-text('Resume')"],
+    "latent_editor": [
+        "[data-testid=gvae-digit]",
+        "[data-testid=gvae-cell-0-0]",
+        "[data-testid=gvae-cell-19-9]",
+    ],
+    "playground": [
+        "[data-testid=gvae-tau]",
+        "[data-testid=gvae-bars]",
+        "[data-testid=gvae-simplex]",
+    ],
 }
-# The article's sections, the talk and export: long pages a slide scrolls through, so only
-# their title must be on the first screen; every text and chart on them must read.
-SECTIONS = ["kl", "elbo", "reparameterization", "gumbel", "implementation", "talk", "export"]
-PAGES.update({name: (name, ["h1"]) for name in SECTIONS})
+PAGES = {p.name: (p.url_path, DEMOS.get(p.name, ["h1"])) for p in APP_PAGES}
 CHARTED = {"playground", "kl", "elbo", "reparameterization", "gumbel"}  # ticks on screen
 
 # Streamlit's own text in the page: at least 24 px in talk mode.
@@ -174,6 +177,10 @@ def test_talk_survives_navigation_and_reload_and_t_toggles_it(page, server):
     assert page.locator(heading).evaluate("e => parseFloat(getComputedStyle(e).fontSize)") > 40
     # Open the collapsed sidebar and go to another page through its navigation.
     page.locator("[data-testid=stExpandSidebarButton]").click()
+    # The sidebar lists the pages under the table's sections (gvae.app.pages), in order.
+    expect(page.locator("[data-testid=stNavSectionHeader]")).to_have_text(
+        [re.compile("^" + re.escape(section)) for section in SECTIONS]  # then an expand icon
+    )
     page.locator("[data-testid=stSidebarNav] a[href$='/playground']").click()
     page.wait_for_url("**/playground?*talk=1*")
     wait_rendered(page)
