@@ -14,11 +14,11 @@ from gvae.app import pages as registry
 from pages import stage
 from pages.common import (
     keep_alive,
-    keep_widget_state,
     model_selector,
     use_app_navigation,
     warm_up_in_background,
 )
+from pages.state import keep_kept
 from pages.talk_kit import mount_talk_keys
 
 ICON = str(Path(__file__).resolve().parent / "gvae" / "app" / "assets" / "favicon.png")
@@ -58,7 +58,7 @@ keep_alive()  # this session is watched: its training may go on (gvae.app.board)
 with st.sidebar:
     model_selector()
 stage.frame(pages)  # talk mode, theme, keys t and d, and the styles
-keep_widget_state()  # the Train form and the playground survive a visit to another page
+keep_kept()  # widgets a page keeps (pages.state) survive a visit to another page
 
 mount_talk_keys(page)  # PageDown / PageUp / arrows move through talk.toml from any page
 page.run()

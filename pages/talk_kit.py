@@ -1,5 +1,5 @@
-"""Streamlit helpers of the talk: the global slide keys, URL-seeded widget state, charts
-that export for slides, and the gallery digit picker the section pages share.
+"""Streamlit helpers of the talk: the global slide keys, charts that export for slides,
+and the gallery digit picker the section pages share.
 
 Not a page itself. app.py mounts the key listener; the section pages (kl, elbo,
 reparameterization, gumbel, implementation), talk and export import the rest.
@@ -22,9 +22,10 @@ import streamlit as st
 from streamlit import config
 
 import gvae.app
+from gvae.app.params import parse_int_in
 from gvae.app.talk import Slide, TalkError, load_talk, slide_url, talk_path
 from pages import common
-from pages.common import query_value
+from pages.state import keep, seed
 
 T = TypeVar("T")
 
@@ -276,55 +277,6 @@ def mount_talk_keys(page=None) -> None:
         "presenter": getattr(page, "url_path", None) == "talk",
     }
     _keys_component(key="gvae_talk_keys", data=data)
-
-
-# -- state: widgets seeded from the URL, kept across pages ---------------------------------
-def seed(key: str, param: str, parse: Callable[[str], T], default: T) -> None:
-    """Give widget `key` its starting value: kept from earlier in the session, else the URL's
-    `param`, else `default`. Streamlit forgets a widget's state on a page that does not
-    draw it; `keep` saves a copy that outlives it."""
-    if key in st.session_state:
-        return
-    kept = st.session_state.get(f"_kept_{key}")
-    st.session_state[key] = kept if kept is not None else query_value(param, parse, default)
-
-
-def keep(*keys: str) -> None:
-    for key in keys:
-        if key in st.session_state:
-            st.session_state[f"_kept_{key}"] = st.session_state[key]
-
-
-def parse_choice(options) -> Callable[[str], object]:
-    """A parser that accepts one of `options` by its text form."""
-
-    def parse(text: str):
-        for option in options:
-            if str(option) == text:
-                return option
-        raise ValueError(f"expected one of {', '.join(map(str, options))}")
-
-    return parse
-
-
-def parse_int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return parse
-
-
-def parse_float_in(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = float(text)
-        if not low <= value <= high:  # also refuses NaN
-            raise ValueError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
 
 
 # -- drawing -----------------------------------------------------------------------------------
