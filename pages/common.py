@@ -142,29 +142,6 @@ def model_selector() -> None:
             )
 
 
-def kept_widget_keys() -> list[str]:
-    """Widget keys whose values outlive a visit to another page: the Train form and the
-    playground's settings. (τ, the editor's code, talk and theme are plain state already.)"""
-    from dataclasses import fields
-
-    from gvae.config import TrainConfig  # no torch
-
-    train = [f"t_{f.name}" for f in fields(TrainConfig)] + ["t_smoothing", "t_save_name"]
-    return train + ["pg_k", "pg_probs", "pg_seed", "pg_n"]
-
-
-def keep_widget_state() -> None:
-    """Keep widget values across page switches.
-
-    Streamlit drops a widget's state at the end of a run that did not draw it, so the
-    Train form fell back to its defaults after a visit to Home. Writing a value back as
-    plain state before the page runs keeps it (Streamlit's documented workaround).
-    """
-    for key in kept_widget_keys():
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-
-
 def talk_mode() -> bool:
     """Talk mode: large type for a projector, explanations cut to a line (pages/stage.py)."""
     return bool(st.session_state.get(TALK_KEY, False))

@@ -9,9 +9,11 @@ import streamlit as st
 from gvae.app.bounds import IW_KS, binarize_digit, iw_curve, sample_terms
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid
+from gvae.app.params import MAX_SEED, parse_choice, parse_seed
 from gvae.app.section_figures import iw_figure, sample_nll_figure
 from pages.common import current_model, explain, load, use_app_navigation
-from pages.talk_kit import chart, gallery_digit_picker, keep, parse_choice, parse_int_in, seed
+from pages.state import keep, seed
+from pages.talk_kit import chart, gallery_digit_picker
 
 use_app_navigation()
 
@@ -36,11 +38,11 @@ explain(
 
 st.header("One digit, a few samples", anchor="samples")
 seed("elbo_n", "n", parse_choice(SAMPLE_COUNTS), 16)
-seed("elbo_seed", "seed", parse_int_in(0, 2**31 - 1), 0)
+seed("elbo_seed", "seed", parse_seed, 0)
 
 
 def new_samples() -> None:
-    st.session_state.elbo_seed = int(st.session_state.elbo_seed) + 1
+    st.session_state.elbo_seed = (int(st.session_state.elbo_seed) + 1) % (MAX_SEED + 1)
 
 
 controls, view = st.columns([1, 3], gap="large")
@@ -48,7 +50,7 @@ with controls:
     index = gallery_digit_picker("elbo_digit")
     st.select_slider("Samples z ~ q(z|x)", options=SAMPLE_COUNTS, key="elbo_n")
     st.button("New samples", icon=":material/casino:", on_click=new_samples, width="stretch")
-    st.number_input("Sample seed", min_value=0, step=1, key="elbo_seed")
+    st.number_input("Sample seed", min_value=0, max_value=MAX_SEED, step=1, key="elbo_seed")
 keep("elbo_n", "elbo_seed")
 n, sample_seed = int(st.session_state.elbo_n), int(st.session_state.elbo_seed)
 st.query_params.update({"digit": str(index), "n": str(n), "seed": str(sample_seed)})

@@ -16,7 +16,8 @@ from gvae.app.latent import (
 )
 from gvae.app.playground import ARTICLE_LABELS, ARTICLE_PROBS, fixed_noise, soft_sample
 from pages.common import current_model, message, query_value, use_app_navigation
-from pages.talk_kit import gallery_digit_picker, slide_sets
+from pages.state import slide_sets
+from pages.talk_kit import gallery_digit_picker
 
 use_app_navigation()
 

@@ -9,19 +9,12 @@ from gvae.app.figures import posterior_heatmap
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, to_uint8, upscale
 from gvae.app.latent import format_code
-from gvae.app.params import parse_tau
-from gvae.app.playground import ARTICLE_LABELS, ARTICLE_PROBS, fixed_noise, validate_probs
+from gvae.app.params import MAX_SEED, parse_float_in, parse_probs, parse_seed, parse_tau
+from gvae.app.playground import ARTICLE_LABELS, ARTICLE_PROBS, fixed_noise
 from gvae.app.section_figures import gumbel_density_figure, gumbel_max_figure, slicing_figure
-from pages.common import current_model, explain, message, query_value, use_app_navigation
-from pages.talk_kit import (
-    chart,
-    gallery_digit_picker,
-    keep,
-    parse_float_in,
-    parse_int_in,
-    seed,
-    slide_sets,
-)
+from pages.common import current_model, explain, message, use_app_navigation
+from pages.state import keep, seed
+from pages.talk_kit import chart, gallery_digit_picker
 
 use_app_navigation()
 
@@ -35,22 +28,18 @@ def nearest(stops, tau: float) -> float:
     return min(stops, key=lambda s: abs(np.log(s) - np.log(tau)))
 
 
-def parse_probs(text: str) -> np.ndarray:
-    return validate_probs([v for v in text.split(",") if v.strip()])
+def format_probs(p) -> str:
+    return ", ".join(f"{v:g}" for v in p)
 
 
-seed("gb_u", "u", lambda t: round(parse_float_in(0.0, 0.999)(t), 3), 0.31)
-seed("gb_seed", "seed", parse_int_in(0, 2**31 - 1), 0)
+seed("gb_u", "u", parse_float_in(0.0, 0.999, digits=3), 0.31)
+seed("gb_seed", "seed", parse_seed, 0)
 seed("gb_tau", "tau", lambda t: nearest(TAUS, parse_tau(t, TAUS[0], TAUS[-1])), 1.0)
-probs = np.array(ARTICLE_PROBS)
-if "gb_probs" not in st.session_state or slide_sets("p"):
-    st.session_state.gb_probs = st.session_state.get("_kept_gb_probs") or ", ".join(
-        f"{v:g}" for v in query_value("p", parse_probs, probs)
-    )
+seed("gb_probs", "p", lambda t: format_probs(parse_probs(t)), format_probs(ARTICLE_PROBS))
 
 
 def new_noise() -> None:
-    st.session_state.gb_seed = int(st.session_state.gb_seed) + 1
+    st.session_state.gb_seed = (int(st.session_state.gb_seed) + 1) % (MAX_SEED + 1)
 
 
 st.title("Sampling a category")

@@ -8,9 +8,11 @@ from gvae.app import article
 from gvae.app.bounds import binarize_digit
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid
+from gvae.app.params import parse_choice
 from gvae.app.section_figures import architecture_figure, sigmoid_log_figure, tau_schedule_figure
 from pages.common import current_model, explain, use_app_navigation
-from pages.talk_kit import chart, keep, parse_choice, seed
+from pages.state import keep, seed
+from pages.talk_kit import chart
 
 use_app_navigation()
 

@@ -11,7 +11,7 @@ from gvae.app import kl as klm
 from gvae.app.gallery import load_gallery
 from gvae.app.images import to_uint8, upscale
 from gvae.app.latent import format_code
-from gvae.app.playground import validate_probs
+from gvae.app.params import parse_choice, parse_flag, parse_probs, validate_probs
 from gvae.app.section_figures import (
     distributions_figure,
     kl_decomposition_figure,
@@ -19,16 +19,8 @@ from gvae.app.section_figures import (
     variable_kl_figure,
 )
 from pages.common import current_model, explain, load, message, query_value, use_app_navigation
-from pages.talk_kit import (
-    chart,
-    gallery_digit_picker,
-    keep,
-    kl_bars,
-    kl_bars_value,
-    parse_choice,
-    seed,
-    slide_sets,
-)
+from pages.state import keep, seed, slide_sets
+from pages.talk_kit import chart, gallery_digit_picker, kl_bars, kl_bars_value
 
 use_app_navigation()
 
@@ -39,10 +31,6 @@ PRESETS = {
     "the same distribution": ([0.2, 0.3, 0.5], [0.2, 0.3, 0.5]),
 }
 LABELS_3 = ("Red", "Blue", "White")  # the article's categories
-
-
-def parse_dist(text: str) -> np.ndarray:
-    return validate_probs([v for v in text.split(",") if v.strip()])
 
 
 def fmt(p) -> str:
@@ -76,8 +64,8 @@ def on_k() -> None:
 def bars_from_url() -> tuple:
     """P and Q from ?p=...&q=..., else the first preset; a Q of another length is uniform."""
     p0, q0 = PRESETS[next(iter(PRESETS))]
-    p0 = query_value("p", parse_dist, np.array(p0))
-    q0 = query_value("q", parse_dist, np.array(q0) if len(q0) == len(p0) else None)
+    p0 = query_value("p", parse_probs, np.array(p0))
+    q0 = query_value("q", parse_probs, np.array(q0) if len(q0) == len(p0) else None)
     if q0 is None or len(q0) != len(p0):
         if q0 is not None:
             st.warning(f"p has {len(p0)} categories and q {len(q0)}: Q set to uniform.")
@@ -86,10 +74,8 @@ def bars_from_url() -> tuple:
 
 
 # -- state: the URL on a session's first run, then what the session kept --------------------
-if slide_sets("p", "q"):
+if "kl_k" not in st.session_state or slide_sets("p", "q"):
     set_bars(*bars_from_url())
-elif "kl_k" not in st.session_state:
-    set_bars(*(st.session_state.get("_kept_kl_bars") or bars_from_url()))
 seed("kl_preset", "preset", parse_choice(list(PRESETS)), None)
 
 st.title("KL divergence")
@@ -135,8 +121,7 @@ try:
 except ValueError as error:
     message("error", f"{error}. Raise at least one bar of each distribution above 0.")
     st.stop()
-st.session_state._kept_kl_bars = (p.tolist(), q.tolist())
-keep("kl_preset")
+keep("kl_preset", "kl_k", *(f"kl_{name}{i}" for name in ("p", "q") for i in range(k)))
 st.query_params.update({"p": fmt(p), "q": fmt(q)})
 
 s = klm.summary(p, q)
@@ -198,7 +183,7 @@ with picker:
         caption=f"test image #{load_gallery()[2][index]} (grey levels, as the editor encodes it)",
         output_format="PNG",
     )
-    seed("kl_sorted", "sorted", lambda t: t in ("1", "true"), True)
+    seed("kl_sorted", "sorted", parse_flag, True)
     st.toggle("Largest KL first", key="kl_sorted")
     keep("kl_sorted")
 digit_kl = klm.variable_kl(model, images[index : index + 1])[0]  # (N,)

@@ -26,7 +26,7 @@ from pages.common import (
     talk_mode,
     use_app_navigation,
 )
-from pages.talk_kit import slide_sets
+from pages.state import slide_sets
 
 use_app_navigation()
 

@@ -14,9 +14,8 @@ from gvae.app import params
 from gvae.app import playground as pg
 from gvae.app.figures import estimator_figure, frequency_figure
 from gvae.app.live import TAU_RANGE, float64_bytes, parse_playground_edit
-from pages import live
-from pages.common import chart, explain, message, query_value, talk_mode, use_app_navigation
-from pages.talk_kit import slide_sets
+from pages import live, state
+from pages.common import chart, explain, message, talk_mode, use_app_navigation
 
 use_app_navigation()
 
@@ -34,10 +33,6 @@ def default_probs(k: int) -> list[float]:
 
 def format_probs(p) -> str:
     return ", ".join(f"{v:g}" for v in p)
-
-
-def parse_probs(text: str) -> np.ndarray:
-    return pg.validate_probs([v for v in text.replace(";", ",").split(",") if v.strip()])
 
 
 # The estimator plot does not depend on tau: built once per probs and shared read-only.
@@ -59,12 +54,17 @@ def simplex_noise_bytes(k: int, seed: int) -> bytes:
 
 
 # -- state, seeded from the URL on a session's first run ---------------------------------
-if "pg_probs" not in st.session_state or slide_sets("p", "tau", "seed"):
-    probs0 = query_value("p", parse_probs, np.array(pg.ARTICLE_PROBS))
-    st.session_state.pg_k = len(probs0)
-    st.session_state.pg_probs = format_probs(np.round(probs0, 4))
-    st.session_state.pg_tau = query_value("tau", lambda s: params.parse_tau(s, *TAU_RANGE), 1.0)
-    st.session_state.pg_seed = query_value("seed", params.parse_seed, 0)
+state.seed(
+    "pg_probs",
+    "p",
+    lambda t: format_probs(np.round(params.parse_probs(t), 4)),
+    format_probs(pg.ARTICLE_PROBS),
+)
+# the seeded π is valid (a bad URL value fell back)
+if "pg_k" not in st.session_state or state.slide_sets("p"):
+    st.session_state.pg_k = len(params.parse_probs(st.session_state.pg_probs))
+state.seed("pg_tau", "tau", lambda t: params.parse_tau(t, *TAU_RANGE), 1.0)
+state.seed("pg_seed", "seed", params.parse_seed, 0)
 st.session_state.setdefault("pg_ack", 0)
 
 
@@ -111,11 +111,13 @@ controls[1].text_input(
     else "Class probabilities π (normalized for you; or drag the grey bars)",
     key="pg_probs",
 )
-controls[2].number_input("Noise seed", min_value=0, step=1, key="pg_seed")
+controls[2].number_input(
+    "Noise seed", min_value=0, max_value=params.MAX_SEED, step=1, key="pg_seed"
+)
 controls[3].button("New noise", icon=":material/casino:", on_click=on_new_noise, width="stretch")
 
 try:
-    probs = parse_probs(st.session_state.pg_probs)
+    probs = params.parse_probs(st.session_state.pg_probs)
     if len(probs) != st.session_state.pg_k:
         raise ValueError(f"K = {st.session_state.pg_k} but {len(probs)} probabilities were given")
     st.session_state.pg_valid = probs
@@ -178,6 +180,7 @@ explain(
 
 st.subheader("Gumbel-Max is exact")
 n = st.select_slider("Samples N", options=[1_000, 10_000, 100_000], value=10_000, key="pg_n")
+state.keep("pg_k", "pg_probs", "pg_seed", "pg_n")
 gumbel_max, inverse_cdf = frequencies(tuple(probs), n, seed)
 tolerance = pg.frequency_tolerance(probs, n)
 chart(

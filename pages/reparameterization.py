@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from gvae.app import reparam
+from gvae.app.params import MAX_SEED, parse_choice, parse_float_in, parse_seed
 from gvae.app.section_figures import (
     gradient_histogram_figure,
     graph_figure,
@@ -14,20 +15,21 @@ from gvae.app.section_figures import (
     std_against_mu_figure,
 )
 from pages.common import explain, use_app_navigation
-from pages.talk_kit import chart, keep, parse_choice, parse_float_in, parse_int_in, seed
+from pages.state import keep, seed
+from pages.talk_kit import chart
 
 use_app_navigation()
 
 SAMPLE_COUNTS = [100, 1_000, 10_000, 100_000]
 
-seed("rp_mu", "mu", lambda t: round(parse_float_in(-3.0, 3.0)(t), 1), 1.0)  # slider steps
-seed("rp_sigma", "sigma", lambda t: round(parse_float_in(0.1, 3.0)(t), 1), 0.5)
+seed("rp_mu", "mu", parse_float_in(-3.0, 3.0, digits=1), 1.0)  # the slider's steps
+seed("rp_sigma", "sigma", parse_float_in(0.1, 3.0, digits=1), 0.5)
 seed("rp_n", "n", parse_choice(SAMPLE_COUNTS), 1_000)
-seed("rp_seed", "seed", parse_int_in(0, 2**31 - 1), 0)
+seed("rp_seed", "seed", parse_seed, 0)
 
 
 def new_samples() -> None:
-    st.session_state.rp_seed = int(st.session_state.rp_seed) + 1
+    st.session_state.rp_seed = (int(st.session_state.rp_seed) + 1) % (MAX_SEED + 1)
 
 
 st.title("The reparameterization trick")
@@ -46,7 +48,7 @@ controls = st.columns(
 controls[0].slider("μ", -3.0, 3.0, step=0.1, key="rp_mu")
 controls[1].slider("σ", 0.1, 3.0, step=0.1, key="rp_sigma")
 controls[2].select_slider("Samples n", options=SAMPLE_COUNTS, key="rp_n")
-controls[3].number_input("Seed", min_value=0, step=1, key="rp_seed")
+controls[3].number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key="rp_seed")
 controls[4].button("New samples", icon=":material/casino:", on_click=new_samples, width="stretch")
 keep("rp_mu", "rp_sigma", "rp_n", "rp_seed")
 mu, sigma = float(st.session_state.rp_mu), float(st.session_state.rp_sigma)

@@ -1,5 +1,5 @@
-"""Streamlit helpers of the talk: the global slide keys, URL-seeded widget state, charts
-that export for slides, and the gallery digit picker the section pages share.
+"""Streamlit helpers of the talk: the global slide keys, charts that export for slides,
+and the gallery digit picker the section pages share.
 
 Not a page itself. app.py mounts the key listener; the section pages (kl, elbo,
 reparameterization, gumbel, implementation), talk and export import the rest.
@@ -23,9 +23,11 @@ import streamlit as st
 from streamlit import config
 
 import gvae.app
+from gvae.app.pages import BY_NAME
+from gvae.app.params import parse_int_in
 from gvae.app.talk import SLIDE_PARAM, Slide, TalkError, load_talk, slide_url, talk_path
 from pages import common
-from pages.common import query_value
+from pages.state import SLIDE_PARAMS_KEY, keep, seed
 
 T = TypeVar("T")
 
@@ -176,7 +178,9 @@ function scrollWhenSettled(id) {
     const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 2;
     let top = heading.getBoundingClientRect().top - box.getBoundingClientRect().top;
     const margin = parseFloat(getComputedStyle(heading).scrollMarginTop) || 0;  // under the header
-    if (top > margin + 2 && !atBottom) {  // lower, and the page can still scroll: bring it up
+    // lower while the page can still scroll, or above the screen (the page before this
+    // slide was scrolled further down): bring it to the top
+    if ((top > margin + 2 && !atBottom) || top < -2) {
       heading.scrollIntoView({ block: "start" });
       top = heading.getBoundingClientRect().top - box.getBoundingClientRect().top;
     }
@@ -280,7 +284,6 @@ def slide_urls(slides: list[Slide]) -> list[str]:
 
 
 GO_KEY = "_gvae_go"  # the slide the keys asked for, until this run switches to it
-SLIDE_PARAMS_KEY = "_gvae_slide_params"  # the arrived slide's params: they beat kept state
 
 
 def _on_go() -> None:
@@ -293,13 +296,6 @@ def _current_slide(count: int) -> int:
     except ValueError:
         return 0
     return number if 1 <= number <= count else 0
-
-
-def slide_sets(*params: str) -> bool:
-    """Whether the slide this run arrived at sets any of these URL parameters: then the
-    page takes them from the URL, as on a page load, over the state kept in the session."""
-    arrived = st.session_state.get(SLIDE_PARAMS_KEY)
-    return arrived is not None and arrived[0] == "applying" and any(p in arrived[1] for p in params)
 
 
 def mount_talk_keys(page=None) -> None:
@@ -319,7 +315,7 @@ def mount_talk_keys(page=None) -> None:
         stage = {k: st.query_params[k] for k in ("talk", "theme") if k in st.query_params}
         st.session_state[SLIDE_PARAMS_KEY] = ("switching", dict(slide.params))
         st.switch_page(
-            f"pages/{slide.page}.py",  # talk.PAGES names are the scripts
+            BY_NAME[slide.page].script,
             query_params={**stage, **slide.params, SLIDE_PARAM: str(go)},
         )
     here = _current_slide(len(slides))
@@ -338,58 +334,6 @@ def mount_talk_keys(page=None) -> None:
         "here": here,
     }
     _keys_component(key="gvae_talk_keys", data=data, on_go_change=_on_go)
-
-
-# -- state: widgets seeded from the URL, kept across pages ---------------------------------
-def seed(key: str, param: str, parse: Callable[[str], T], default: T) -> None:
-    """Give widget `key` its starting value: kept from earlier in the session, else the URL's
-    `param`, else `default`. Streamlit forgets a widget's state on a page that does not
-    draw it; `keep` saves a copy that outlives it."""
-    if slide_sets(param):  # a slide just set it: the slide wins
-        st.session_state[key] = query_value(param, parse, default)
-        return
-    if key in st.session_state:
-        return
-    kept = st.session_state.get(f"_kept_{key}")
-    st.session_state[key] = kept if kept is not None else query_value(param, parse, default)
-
-
-def keep(*keys: str) -> None:
-    for key in keys:
-        if key in st.session_state:
-            st.session_state[f"_kept_{key}"] = st.session_state[key]
-
-
-def parse_choice(options) -> Callable[[str], object]:
-    """A parser that accepts one of `options` by its text form."""
-
-    def parse(text: str):
-        for option in options:
-            if str(option) == text:
-                return option
-        raise ValueError(f"expected one of {', '.join(map(str, options))}")
-
-    return parse
-
-
-def parse_int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return parse
-
-
-def parse_float_in(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = float(text)
-        if not low <= value <= high:  # also refuses NaN
-            raise ValueError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
 
 
 # -- drawing -----------------------------------------------------------------------------------

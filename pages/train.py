@@ -28,6 +28,7 @@ from pages.common import (
     talk_mode,
     use_app_navigation,
 )
+from pages.state import keep
 
 use_app_navigation()
 
@@ -103,6 +104,7 @@ def config_widget(f, container) -> None:
             format="%g",
             **common,
         )
+    keep(key)  # the form survives a visit to another page
 
 
 def read_config() -> gvae.TrainConfig:
@@ -370,6 +372,7 @@ def live_view() -> None:
         smoothing = st.session_state.get("t_smoothing", 0.6)
     else:
         smoothing = st.slider("Smoothing", 0.0, 0.99, 0.6, key="t_smoothing")
+        keep("t_smoothing")
     columns = curves(history, smoothing, talk, id(current))
 
     preview = st.session_state.get("t_preview")
@@ -419,6 +422,7 @@ if current is not None and not running and current.step > 0:
         value=f"my-{current.config.estimator}-{current.step}",
         key="t_save_name",
     )
+    keep("t_save_name")
     s[1].button(
         "Save to weights/",
         icon=":material/save:",

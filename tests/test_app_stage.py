@@ -1,6 +1,7 @@
 """AppTest of the stage: talk mode and theme from the URL and kept in it, the key
 listener's messages, and settings that survive a visit to another page."""
 
+import pytest
 from conftest import assert_no_exception, new_app
 
 
@@ -72,3 +73,23 @@ def test_chart_styling_reads_on_a_projector_and_in_the_dark():
     assert heat.colorscale[0][1] == "#0f1419"  # zero is the dark page, not white
     assert original.data[0].colorscale[0][1] != "#0f1419"  # the input is left as it was
     assert original.layout.xaxis.tickfont.size is None
+
+
+@pytest.mark.parametrize(
+    "page, kind, key, value",
+    [
+        ("pages/kl.py", "slider", "kl_p0", 0.4),
+        ("pages/gumbel.py", "text_input", "gb_probs", "0.1, 0.9"),
+        ("pages/elbo.py", "number_input", "elbo_seed", 7),
+        ("pages/reparameterization.py", "slider", "rp_mu", -1.5),
+    ],
+)
+def test_a_section_pages_widgets_survive_a_visit_to_another_page(page, kind, key, value):
+    """One mechanism (pages.state) keeps every page's widgets, not only the Train form's."""
+    at = new_app(page=page, timeout=120)
+    getattr(at, kind)(key=key).set_value(value).run()
+    at.switch_page("pages/home.py").run()
+    at.query_params.clear()  # the sidebar's navigation drops the page's own parameters
+    at.switch_page(page).run()
+    assert_no_exception(at)
+    assert getattr(at, kind)(key=key).value == value

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 from test_board import training_workers
 
 from benchmarks.browser import CHROMIUM, MAIN, streamlit_process, wait_rendered
@@ -89,6 +90,14 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def external_links(page) -> list[str]:
+    """The addresses of the page's links that lead off this app."""
+    return page.evaluate(
+        "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+        ".filter(h => !h.startsWith(location.origin))"
+    )
+
+
 def test_url_and_card_text_is_shown_not_rendered(browser, tmp_path):
     import gvae
 
@@ -97,7 +106,7 @@ def test_url_and_card_text_is_shown_not_rendered(browser, tmp_path):
     there = f"http://127.0.0.1:{listener.server_port}"
     image, link = f"![t]({there}/url.png)", f"[click]({there}/link)"
     card = {
-        "command": f"![c]({there}/card.png) `x` <img src={there}/html.png>",
+        "command": f"![c]({there}/card.png) `x` <img src={there}/html.png> {there}/bare",
         "train_config": {"estimator": f"[e]({there}/estimator)"},
     }
     gvae.save_model(gvae.CategoricalVAE(), tmp_path / f"hostile{gvae.weights.SUFFIX}", card=card)
@@ -112,10 +121,25 @@ def test_url_and_card_text_is_shown_not_rendered(browser, tmp_path):
         wait_rendered(page)
         warning = page.locator(f"{MAIN} [data-testid='stAlert']").first
         assert link in warning.inner_text().replace("\u200b", "")
+        # A bare address is text too (Streamlit links one even with its colon escaped).
+        for path, name, value in [
+            ("/", "model", f"{there}/bare"),
+            ("/latent_editor", "z", f"[x]({there}/z)"),
+            ("/", "model", "https://evil.example/x"),
+        ]:
+            probe = browser.new_page()  # a session of its own: the URL is read on a first run
+            probe.goto(f"{url}{path}?{name}={quote(value)}")
+            wait_rendered(probe)
+            alert = probe.locator("[data-testid='stAlert']").first
+            expect(alert).to_contain_text("Unknown model" if name == "model" else "Ignoring")
+            assert value in alert.inner_text().replace("\u200b", "")
+            assert external_links(probe) == [], (path, value)
+            probe.close()
         page.goto(f"{url}/?model=hostile")
         wait_rendered(page)
         text = page.locator(MAIN).inner_text()
         assert card["command"] in text and card["train_config"]["estimator"] in text
+        assert external_links(page) == []
         # Nothing a URL or a card held became a link or an image.
         assert page.locator(f"[href*='{there}'], [src*='{there}']").count() == 0
         page.close()

@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from benchmarks.browser import CHROMIUM, wait_rendered
+from gvae.app.pages import PAGES as APP_PAGES
+from gvae.app.pages import SECTIONS
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists():
@@ -22,23 +24,24 @@ if not Path(CHROMIUM).exists():
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 W, H = 1280, 720
 
-# Per page: what must be on screen, unscrolled, in talk mode (the demo).
-PAGES = {
-    "home": ("", ["h1", "[data-testid=stMain] [data-testid=stImage] img"]),
-    "train": ("train", ["h1", "button:has-text('Start')", "button:has-text('Resume')"]),
-    "latent_editor": (
-        "latent_editor",
-        ["[data-testid=gvae-digit]", "[data-testid=gvae-cell-0-0]", "[data-testid=gvae-cell-19-9]"],
-    ),
-    "playground": (
-        "playground",
-        ["[data-testid=gvae-tau]", "[data-testid=gvae-bars]", "[data-testid=gvae-simplex]"],
-    ),
+# Per page: what must be on screen, unscrolled, in talk mode (the demo). The article's
+# sections, the talk and export are long pages a slide scrolls through, so only their
+# title must be on the first screen; every text and chart on them must read.
+DEMOS = {
+    "home": ["h1", "[data-testid=stMain] [data-testid=stImage] img"],
+    "train": ["h1", "button:has-text('Start')", "button:has-text('Resume')"],
+    "latent_editor": [
+        "[data-testid=gvae-digit]",
+        "[data-testid=gvae-cell-0-0]",
+        "[data-testid=gvae-cell-19-9]",
+    ],
+    "playground": [
+        "[data-testid=gvae-tau]",
+        "[data-testid=gvae-bars]",
+        "[data-testid=gvae-simplex]",
+    ],
 }
-# The article's sections, the talk and export: long pages a slide scrolls through, so only
-# their title must be on the first screen; every text and chart on them must read.
-SECTIONS = ["kl", "elbo", "reparameterization", "gumbel", "implementation", "talk", "export"]
-PAGES.update({name: (name, ["h1"]) for name in SECTIONS})
+PAGES = {p.name: (p.url_path, DEMOS.get(p.name, ["h1"])) for p in APP_PAGES}
 CHARTED = {"playground", "kl", "elbo", "reparameterization", "gumbel"}  # ticks on screen
 
 # Streamlit's own text in the page: at least 24 px in talk mode.
@@ -174,6 +177,10 @@ def test_talk_survives_navigation_and_reload_and_t_toggles_it(page, server):
     assert page.locator(heading).evaluate("e => parseFloat(getComputedStyle(e).fontSize)") > 40
     # Open the collapsed sidebar and go to another page through its navigation.
     page.locator("[data-testid=stExpandSidebarButton]").click()
+    # The sidebar lists the pages under the table's sections (gvae.app.pages), in order.
+    expect(page.locator("[data-testid=stNavSectionHeader]")).to_have_text(
+        [re.compile("^" + re.escape(section)) for section in SECTIONS]  # then an expand icon
+    )
     page.locator("[data-testid=stSidebarNav] a[href$='/playground']").click()
     page.wait_for_url("**/playground?*talk=1*")
     wait_rendered(page)
@@ -203,26 +210,65 @@ def test_talk_survives_navigation_and_reload_and_t_toggles_it(page, server):
     assert_local(page, server)
 
 
-def test_theme_switch_is_kept_in_the_url_and_across_pages(page, server):
-    # NaN (so every comparison false) while a reload has no app on the page yet.
-    background = (
-        "() => { const app = document.querySelector('[data-testid=stApp]'); if (!app) return NaN;"
-        " return getComputedStyle(app).backgroundColor.match(/\\d+/g).slice(0, 3)"
-        ".map(Number).reduce((a, b) => a + b) }"
-    )
-    open_stage(page, f"{server}/?theme=light")
-    assert page.evaluate(background) > 600
+# The sum of the app background's RGB channels: > 600 light, < 150 dark.
+BACKGROUND_JS = (
+    "() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
+    ".match(/\\d+/g).slice(0, 3).map(Number).reduce((a, b) => a + b)"
+)
+
+
+def expect_theme(page, dark: bool) -> None:
+    """The page's URL and its drawn background both say the theme."""
+    expect(page).to_have_url(re.compile(f"theme={'dark' if dark else 'light'}"))
+    test = "< 150" if dark else "> 600"
+    page.wait_for_function(f"() => ({BACKGROUND_JS})() {test}")
+
+
+def count_loads(page) -> list:
+    """The page loads from now on (a reload or a new document adds one; the URL updates
+    Streamlit makes in place do not)."""
+    loads = []
+    page.on("load", lambda p: loads.append(p.url))
+    return loads
+
+
+def test_theme_switches_in_place_by_key_toggle_and_url(page, server):
+    """d, the sidebar toggle and ?theme= change the theme without loading the page again:
+    the session, the page's own state and the URL stay."""
+    loads = count_loads(page)
+    open_stage(page, f"{server}/?theme=dark")
+    expect_theme(page, dark=True)
+    page.evaluate("() => { window.gvaeSameLoad = true }")  # lost on any reload
     page.locator("[data-testid=stMain] h1").click()
-    page.keyboard.press("d")  # reloads once into the dark theme
-    page.wait_for_function(
-        f"() => location.search.includes('theme=dark') && ({background})() < 150"
-    )
-    wait_rendered(page)
+    page.keyboard.press("d")
+    expect_theme(page, dark=False)
+    page.locator("[data-testid=stSidebar] label:has-text('Dark theme')").click()  # open at 1280
+    expect_theme(page, dark=True)
+    assert page.evaluate("() => window.gvaeSameLoad === true")
+    assert len(loads) == 1, loads  # the first load only
+    # Kept across pages (st.navigation, no page load either).
     page.locator("[data-testid=stSidebarNav] a[href$='/train']").click()
-    page.wait_for_url("**/train?*theme=dark*")
-    wait_rendered(page)
-    assert page.evaluate(background) < 150
+    expect(page).to_have_url(re.compile(r"/train\?.*theme=dark"))
+    expect_theme(page, dark=True)
+    assert page.evaluate("() => window.gvaeSameLoad === true")
     assert_local(page, server)
+
+
+def test_a_theme_pinned_by_streamlits_settings_is_unpinned_once(page, server):
+    """A fixed choice in Streamlit's localStorage (its settings menu, or an older gvae)
+    would stop the in-place switch: the page unpins it and loads once more, and then
+    switches in place."""
+    open_stage(page, f"{server}/")
+    page.evaluate("() => localStorage.setItem('stActiveTheme-/-v2', JSON.stringify('Light'))")
+    loads = count_loads(page)
+    open_stage(page, f"{server}/?theme=dark")
+    expect_theme(page, dark=True)
+    assert len(loads) == 2, loads  # the visit and one reload
+    assert page.evaluate("() => localStorage.getItem('stActiveTheme-/-v2')") == '"System"'
+    page.locator("[data-testid=stMain] h1").click()
+    page.keyboard.press("d")
+    expect_theme(page, dark=False)
+    assert len(loads) == 2, loads
 
 
 def test_train_in_talk_mode_shows_buttons_curves_and_previews_on_one_screen(page, server):
@@ -344,18 +390,18 @@ def shown_step(page) -> int:
 
 
 def test_a_reload_keeps_the_tabs_training(page, server):
-    """The theme switch reloads the page, a new Streamlit session: the tab's training is
-    still its own after it, running, with Stop and Reset."""
+    """A reload is a new Streamlit session: the tab's training is still its own after it,
+    running, with Stop and Reset; the theme's switch (in place) leaves it running too."""
     main = "[data-testid=stMain]"
     open_stage(page, f"{server}/train?talk=1&theme=light")
     page.locator(".st-key-t_start button").click()
     page.wait_for_function(RUN_STEP_JS, arg=[main, 0], timeout=60_000)
     before = shown_step(page)
-    page.keyboard.press("d")  # dark theme: written to localStorage, then one reload
-    page.wait_for_function("() => location.search.includes('theme=dark')")
+    page.keyboard.press("d")  # dark theme, in place
+    expect_theme(page, dark=True)
     page.wait_for_function(RUN_STEP_JS, arg=[main, before], timeout=60_000)
     expect(page.locator(".st-key-t_stop button")).to_be_enabled()
-    page.reload()  # a plain reload, too
+    page.reload()
     page.wait_for_function(RUN_STEP_JS, arg=[main, before], timeout=60_000)
     page.locator(".st-key-t_reset button").click()
     expect(page.get_by_text("Set the hyperparameters and press Start.")).to_be_visible()

@@ -92,3 +92,12 @@ def test_training_timelapse_from_a_history_csv():
 def test_bad_history_files_are_refused_with_a_reason(text, message):
     with pytest.raises(ValueError, match=message):
         export.read_history_csv(text)
+
+
+def test_exported_pictures_use_the_charts_palette():
+    from gvae.app import export, figures
+    from gvae.app.palette import rgb
+
+    assert figures.COLORS, "the charts have colours"
+    assert {name: rgb(color) for name, color in figures.COLORS.items()} == export.COLORS
+    assert rgb("#4c78a8") == (76, 120, 168)

@@ -9,6 +9,7 @@ import pytest
 from conftest import assert_no_exception, new_app, shown
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_text import AUTOLINK
 
 from gvae.app.params import MAX_SEED
 
@@ -23,9 +24,15 @@ def warnings_of(at) -> list[str]:
     return [w.value for w in at.warning] + [w.value for w in at.sidebar.warning]
 
 
+def alerts_of(at) -> list[str]:
+    """Every warning and error on the page or in its sidebar."""
+    return warnings_of(at) + [e.value for e in at.error] + [e.value for e in at.sidebar.error]
+
+
 def assert_plain_and_short(at) -> None:
-    for value in warnings_of(at):
+    for value in alerts_of(at):
         assert not ACTIVE.search(value), value  # everything quoted is escaped
+        assert not AUTOLINK.search(value), value  # no bare address either
         assert len(shown(value)) < 400, value
 
 
@@ -90,6 +97,7 @@ values = st.one_of(
     st.text(max_size=40),
     st.text(alphabet="0123456789,", max_size=45),
     st.sampled_from(["![t](http://127.0.0.1:9/x.png)", "[a](javascript:1)", "<b>x</b>", ":red[x]"]),
+    st.sampled_from(["http://evil.example/x", "[x](http://evil.example)", "www.evil.example"]),
     st.text(alphabet="9", min_size=1001, max_size=1200),
 )
 queries = st.dictionaries(st.sampled_from(PARAMS), values, max_size=4)
@@ -106,6 +114,7 @@ queries = st.dictionaries(st.sampled_from(PARAMS), values, max_size=4)
 @given(query=queries)
 @example(query={"seed": "18446744073709551616", "p": "1e308,1e308", "tau": "nan"})
 @example(query={"model": "![t](http://127.0.0.1:9/x.png)", "z": "[click](http://x)"})
+@example(query={"model": "http://evil.example/x", "z": "[x](http://evil.example)"})
 def test_no_url_takes_a_page_down(page, query):
     started = time.perf_counter()
     at = new_app(query, page=page, timeout=PAGE_TIMEOUT_S)

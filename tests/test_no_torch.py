@@ -1,14 +1,15 @@
 """Viewing never needs torch: every page of the app draws in a Python where `import torch`
 fails (a viewing-only install), and the two places that run torch say what they need."""
 
-import re
 import subprocess
 import sys
 import textwrap
 
 from conftest import ROOT
 
-PAGES = sorted(set(re.findall(r'"(pages/\w+\.py)"', (ROOT / "app.py").read_text())))
+from gvae.app.pages import PAGES as APP_PAGES
+
+PAGES = [page.script for page in APP_PAGES]
 
 # On PYTHONPATH as sitecustomize: this Python and every one it starts lack torch.
 NO_TORCH = textwrap.dedent(

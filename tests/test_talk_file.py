@@ -1,11 +1,14 @@
 """The talk file (talk.toml): the default talk, the format's rules and its error messages."""
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import ROOT
 
+from gvae.app.pages import DEFAULT, SECTIONS
+from gvae.app.pages import PAGES as APP_PAGES
 from gvae.app.talk import PAGES, SLIDE_PARAM, TalkError, load_talk, parse_talk, slide_url
 
 MINIMAL = """
@@ -31,12 +34,41 @@ def test_the_default_talk_walks_the_article_from_section_one_to_seven():
     assert all(s.notes for s in slides)
 
 
-def test_every_page_a_talk_can_name_is_registered_in_app_py():
-    source = (ROOT / "app.py").read_text()
-    for name, path in PAGES.items():
-        if path:  # home is the default page, at /
-            assert f'url_path="{path}"' in source or f"pages/{path}.py" in source, name
-        assert (ROOT / "pages" / f"{path or 'home'}.py").exists(), name
+def test_every_page_of_the_table_exists_once():
+    names = [p.name for p in APP_PAGES]
+    paths = [p.url_path for p in APP_PAGES]
+    assert len(set(names)) == len(names) and len(set(paths)) == len(paths)
+    assert set(PAGES) == set(names)  # the talk file may name every page, and only those
+    for page in APP_PAGES:
+        assert (ROOT / page.script).is_file(), page
+        assert page.section in SECTIONS, page
+    assert [p for p in APP_PAGES if p.url_path == ""] == [DEFAULT]
+
+
+def test_talk_toml_lists_the_pages_of_the_table():
+    """talk.toml's comment names the pages a slide may open: the table's, in its order."""
+    comment = (ROOT / "talk.toml").read_text().split("#   section")[0].split("#   page")[1]
+    listed = re.findall(r"[a-z_]+", comment.replace("required", ""))
+    assert listed == [p.name for p in APP_PAGES]
+
+
+def test_app_py_navigates_the_table():
+    """app.py's st.navigation registers the table's pages (their sections are checked in
+    the browser, test_browser_stage)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    registered = [  # AppTest keeps no public list of them
+        (
+            Path(p["script_path"]).relative_to(ROOT).as_posix(),
+            p["page_name"],
+            p["icon"],
+            p["url_pathname"],
+        )
+        for p in at._registered_pages.values()
+    ]
+    assert registered == [(p.script, p.title, p.icon, p.url_path) for p in APP_PAGES]
 
 
 def test_params_defaults_and_lists():

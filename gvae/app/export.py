@@ -19,19 +19,14 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from gvae.app.palette import COLORS as PALETTE
+from gvae.app.palette import rgb
+
 PROJECTOR = (1920, 1080)  # a 1080p projector or a 16:9 slide at full size
 GIF_SIZE = (1280, 720)
 CHART_EXPORT_WIDTH, CHART_EXPORT_HEIGHT = 1920, 1080
 BACKGROUND, INK, MUTED = (255, 255, 255), (27, 31, 36), (110, 118, 129)
-COLORS = {  # the chart palette of gvae.app.figures
-    "pi": (157, 157, 157),
-    "soft": (76, 120, 168),
-    "hard": (228, 87, 86),
-    "loss": (76, 120, 168),
-    "reconstruction": (245, 133, 24),
-    "kl": (84, 162, 75),
-    "tau": (178, 121, 162),
-}
+COLORS = {name: rgb(color) for name, color in PALETTE.items()}  # the charts' colours
 
 
 def chart_config(filename: str, image_format: str = "png") -> dict:

@@ -5,20 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from gvae.app.palette import COLORS
 from gvae.config import ESTIMATORS
-
-COLORS = {
-    "loss": "#4c78a8",
-    "reconstruction": "#f58518",
-    "kl": "#54a24b",
-    "tau": "#b279a2",
-    "pi": "#9d9d9d",
-    "soft": "#4c78a8",
-    "hard": "#e45756",
-    "gumbel": "#4c78a8",
-    "st-gumbel": "#e45756",
-    "reinmax": "#54a24b",
-}
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320, **kwargs) -> go.Figure:

@@ -164,7 +164,7 @@ def parse_editor_edit(payload, latent_dim: int, categorical_dim: int) -> EditorE
 
 def parse_playground_edit(payload, categorical_dim: int) -> PlaygroundEdit:
     """The playground's report {seq, tau, probs}; ValueError if malformed."""
-    from gvae.app.playground import validate_probs
+    from gvae.app.params import validate_probs
 
     seq = _seq(payload)
     tau = payload.get("tau")

@@ -12,29 +12,11 @@ import math
 import numpy as np
 
 from gvae import infer
-from gvae.app.text import cut
+from gvae.app.params import validate_probs
 from gvae.config import ESTIMATORS
 
 ARTICLE_PROBS = (0.05, 0.25, 0.7)
 ARTICLE_LABELS = ("Red", "Blue", "White")
-
-
-def validate_probs(values) -> np.ndarray:
-    """Non-negative, finite, not all zero; returned normalized to sum to 1."""
-    try:
-        p = np.asarray([float(v) for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"probabilities must be numbers, got {cut(repr(values))}") from None
-    if len(p) < 2 or len(p) > 10:
-        raise ValueError(f"between 2 and 10 categories, got {len(p)}")
-    if not np.isfinite(p).all():
-        raise ValueError("probabilities must be finite numbers (no NaN or infinity)")
-    if (p < 0).any():
-        raise ValueError(f"probabilities cannot be negative, got {p.min():g}")
-    if p.max() <= 0:
-        raise ValueError("at least one probability must be positive (they are all zero)")
-    p = p / p.max()  # first into [0, 1]: the sum of huge values (1e308, 1e308) overflows
-    return p / p.sum()
 
 
 def log_probs(probs: np.ndarray) -> np.ndarray:

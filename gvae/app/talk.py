@@ -25,27 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from gvae.app.pages import PAGES as APP_PAGES
+
 TALK_FILE_ENV = "GVAE_TALK_FILE"
 DEFAULT_TALK_FILE = Path(__file__).resolve().parents[2] / "talk.toml"
 SLIDE_PARAM = "slide"  # the 1-based slide number in a slide's URL
 MAX_SLIDES = 500
 MAX_FILE_BYTES = 1 << 20
 
-# The app's pages by the name a talk file uses, and their URL paths (app.py registers
-# the same paths; a test checks that every one of them opens).
-PAGES = {
-    "home": "",
-    "kl": "kl",
-    "elbo": "elbo",
-    "reparameterization": "reparameterization",
-    "gumbel": "gumbel",
-    "playground": "playground",
-    "latent_editor": "latent_editor",
-    "train": "train",
-    "implementation": "implementation",
-    "talk": "talk",
-    "export": "export",
-}
+# The app's pages by the name a talk file uses, and their URL paths (gvae.app.pages).
+PAGES = {page.name: page.url_path for page in APP_PAGES}
 
 
 class TalkError(ValueError):

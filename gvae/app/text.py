@@ -20,6 +20,10 @@ _ACTIVE = re.compile(r"([\\`*_{}\[\]()<>!$~|:&#@])")
 _LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
 # GFM turns www.example.com into a link: its first dot is escaped.
 _WWW = re.compile(r"(?i)\b(www)\.")
+# Streamlit links a bare http://host even with its colon escaped (the autolink is found in
+# the text after escapes are resolved): a zero-width space after the scheme's name breaks
+# it. The same for the other schemes GFM autolinks.
+_SCHEME = re.compile(r"(?i)(?<![a-z])(https?|ftp|mailto|xmpp)(?=:)")
 # An emoji shortcode (:smile:) is replaced after escapes are resolved; a zero-width space
 # after its first colon keeps it as typed.
 _SHORTCODE = re.compile(r":(?=[\w+-]+:)")
@@ -36,6 +40,7 @@ def escape_markdown(text) -> str:
     """`text` as Markdown that renders exactly as `text` (whitespace runs become one
     space, as in any Markdown paragraph)."""
     text = _SHORTCODE.sub(":\u200b", _WHITESPACE.sub(" ", str(text)))
+    text = _SCHEME.sub("\\1\u200b", text)
     text = _ACTIVE.sub(r"\\\1", text)
     text = _WWW.sub(r"\1\\.", text)
     return _LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)

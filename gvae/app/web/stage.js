@@ -1,11 +1,13 @@
-// The stage: the theme kept in the URL, and the sender the app's one key listener (the
-// talk keys, pages/talk_kit.py) uses for t (talk mode) and d (dark theme).
+// The stage: the theme the server chose, applied in place, and the sender the app's one
+// key listener (the talk keys, pages/talk_kit.py) uses for t (talk mode) and d (dark theme).
 //
-// Streamlit 1.67 has no API to set the theme. Its frontend reads the user's choice once, at
-// page load, from localStorage["stActiveTheme-<path>-v2"] (a JSON string: "Light", "Dark",
-// "System"), one key per page path. When the URL asks for a theme the stored choice does
-// not hold, write it for every page of the app and reload once; the reload is then
-// answered by the stored choice, so it cannot loop.
+// Streamlit 1.67 has no API to set the theme. Its theme hook, when the active theme is the
+// automatic one ("Custom Theme Auto": light and dark both configured, nothing stored in
+// localStorage["stActiveTheme-<path>-v2"] or "System" stored there), picks light or dark by
+// window.matchMedia("(prefers-color-scheme: dark)").matches, and looks again on every
+// window "afterprint" event. So the page answers that query with the chosen theme and
+// sends "afterprint": the theme changes without a reload, and this page's session (its
+// widgets, its training) stays as it was.
 const BOARD_KEY = "gvae-board-key";
 
 export default function (component) {
@@ -13,9 +15,8 @@ export default function (component) {
   const stage = (window.__gvaeStage = window.__gvaeStage || {});
   stage.send = setTriggerValue; // the latest mount's sender
 
-  // Every page load is a new Streamlit session: a reload (the theme switch below), a deep
-  // link, a talk slide. The tab keeps its job-board key, so that a training started before
-  // is still this tab's after: the first mount of a page load offers the stored key, and
+  // Every page load is a new Streamlit session: a reload, a deep link, a talk slide. The
+  // tab keeps its job-board key, so that a training started before is still this tab's after: the first mount of a page load offers the stored key, and
   // the server adopts it unless this session has a run of its own.
   const stored = window.sessionStorage.getItem(BOARD_KEY);
   if (data.board && stored !== data.board) {
@@ -24,18 +25,51 @@ export default function (component) {
   }
   stage.offered = true;
 
-  if (data.theme) {
-    const wanted = JSON.stringify(data.theme === "dark" ? "Dark" : "Light");
-    const here = `stActiveTheme-${window.location.pathname}-v2`;
-    if (window.localStorage.getItem(here) !== wanted) {
-      for (const path of data.paths) {
-        window.localStorage.setItem(`stActiveTheme-${path}-v2`, wanted);
-      }
-      window.localStorage.setItem(here, wanted);
-      if (!stage.reloaded) {
-        stage.reloaded = true;
-        window.location.reload();
-      }
-    }
+  if (data.theme) applyTheme(stage, data.theme === "dark", data.paths || []);
+}
+
+const DARK_QUERY = /prefers-color-scheme:\s*dark/;
+const THEME_KEY = `stActiveTheme-${window.location.pathname}-v2`;
+
+// The browser's matchMedia, except that the dark-scheme query answers stage.dark once a
+// theme is chosen (a wrapped MediaQueryList: Streamlit also listens to its changes).
+function answerDarkQuery(stage) {
+  if (stage.realMatchMedia) return;
+  const real = (stage.realMatchMedia = window.matchMedia.bind(window));
+  window.matchMedia = (query) => {
+    const list = real(query);
+    if (stage.dark === undefined || !DARK_QUERY.test(query)) return list;
+    return new Proxy(list, {
+      get(target, name) {
+        if (name === "matches") return stage.dark;
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  };
+}
+
+// A fixed choice stored by Streamlit's settings menu (or by gvae before it switched in
+// place) pins the theme at page load: unpin every page of the app; a page already pinned
+// reloads once, unpinned (the reload finds nothing to unpin, so it cannot loop).
+function unpinTheme(stage, paths) {
+  const auto = JSON.stringify("System");
+  const pinned = (key) => ![null, auto].includes(window.localStorage.getItem(key));
+  const here = pinned(THEME_KEY);
+  for (const key of paths.map((path) => `stActiveTheme-${path}-v2`).concat(THEME_KEY)) {
+    if (pinned(key)) window.localStorage.setItem(key, auto);
   }
+  if (here && !stage.reloaded) {
+    stage.reloaded = true;
+    window.location.reload();
+  }
+  return here;
+}
+
+function applyTheme(stage, dark, paths) {
+  answerDarkQuery(stage);
+  if (unpinTheme(stage, paths)) return;
+  if (stage.dark === dark) return;
+  stage.dark = dark;
+  window.dispatchEvent(new Event("afterprint"));  // Streamlit's theme hook looks again
 }
