@@ -9,6 +9,7 @@ st.navigation; pages read talk_mode() and draw charts through pages.common.chart
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -160,7 +161,13 @@ def frame(pages: list) -> None:
         chosen = theme() if st.session_state.get("gvae_theme_chosen") else None
         _component(  # in the sidebar: it draws nothing and takes no room from the page
             key="gvae_stage",
-            data={"theme": chosen, "paths": page_paths(pages), "board": session_key()[0]},
+            # the list as JSON text: a list in a component's data makes Streamlit import
+            # pandas before the page draws
+            data={
+                "theme": chosen,
+                "paths": json.dumps(page_paths(pages)),
+                "board": session_key()[0],
+            },
             on_key_change=_on_key,
             on_restore_change=_on_restore,
         )

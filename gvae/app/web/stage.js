@@ -25,7 +25,7 @@ export default function (component) {
   }
   stage.offered = true;
 
-  if (data.theme) applyTheme(stage, data.theme === "dark", data.paths || []);
+  if (data.theme) applyTheme(stage, data.theme === "dark", JSON.parse(data.paths || "[]"));
 }
 
 const DARK_QUERY = /prefers-color-scheme:\s*dark/;
