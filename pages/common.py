@@ -262,7 +262,7 @@ def warm_up_in_background() -> None:
 
     Home's first paint needs neither (gvae.weights reads headers and the stored preview),
     and the import, holding the GIL for seconds, would slow the browser's remaining
-    fetches if started at once (README, cold start). It still finishes before the first
+    fetches if started at once (docs/benchmarks.md, cold start). It still finishes before the first
     decode or chart unless someone clicks within a few seconds; then that page imports
     what it needs itself.
     """
