@@ -58,7 +58,7 @@ def time_steps(step, warmup: int, steps: int) -> list[float]:
 
 def flush_subnormals() -> None:
     """As gvae.train does, before torch starts its worker threads: they copy the setting
-    when they start, and a later call leaves them slow at low tau (README, speed)."""
+    when they start, and a later call leaves them slow at low tau (docs/benchmarks.md)."""
     torch.set_flush_denormal(True)
 
 

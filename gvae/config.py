@@ -219,6 +219,6 @@ def from_args(args: argparse.Namespace, cls=TrainConfig, defaults=None):
 # The Train page's starting point: recognizable digits (test -ELBO <= 130 nats) soon after
 # Start, then a little more (all 60,000 images, 7 epochs = 4,200 steps, tau annealed from
 # 1 to its floor of 0.5 by step ~700). All the images get there in fewer steps than a
-# 10,000-image subset (median 2,722 against 3,157: README, "Digits after Start");
+# 10,000-image subset (median 2,722 against 3,157: docs/benchmarks.md, first_digits);
 # python -m benchmarks.first_digits times it.
 QUICK_DEMO = TrainConfig(epochs=7, train_size=60_000, anneal_rate=1e-3, anneal_every=100)

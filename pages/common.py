@@ -174,6 +174,8 @@ def styled(figure):
     white) and a transparent background, so a chart never lights up a dark page."""
     import plotly.graph_objects as go
 
+    from gvae.app.section_figures import IN_BOX
+
     fig = go.Figure(figure)
     color = TEXT_COLORS[theme()]
     fig.update_layout(font_color=color, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
@@ -190,7 +192,8 @@ def styled(figure):
         fig.update_layout(legend_font_size=f["legend"], legend_itemwidth=30)
         fig.update_xaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
         fig.update_yaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
-        fig.update_annotations(font_size=f["title"])  # subplot titles
+        fig.update_annotations(font_size=f["title"], selector=lambda a: a.name != IN_BOX)
+        fig.update_annotations(font_size=f["tick"], selector=dict(name=IN_BOX))  # fits its box
     return fig
 
 
@@ -201,6 +204,16 @@ def chart(figure, where=st, filename: str | None = None, **kwargs):
 
     kwargs.setdefault("config", chart_config(filename or kwargs.get("key") or "gvae-chart"))
     return where.plotly_chart(styled(figure), theme="streamlit", **kwargs)
+
+
+def table(data, where=st, hide_index: bool | None = None) -> None:
+    """A table of numbers: st.dataframe (sortable, scrollable), or in talk mode st.table,
+    whose HTML cells take the talk's 24 px (st.dataframe paints its cells on a canvas at
+    its own 14 px, out of reach of the page's styles)."""
+    if talk_mode():
+        where.table(data, hide_index=hide_index)
+    else:
+        where.dataframe(data, hide_index=hide_index, width="stretch")
 
 
 def message(kind: str, text: str, where=st, **kwargs) -> None:

@@ -11,7 +11,7 @@ from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid
 from gvae.app.params import MAX_SEED, parse_choice, parse_seed
 from gvae.app.section_figures import iw_figure, sample_nll_figure
-from pages.common import current_model, explain, load, use_app_navigation
+from pages.common import current_model, explain, load, table, use_app_navigation
 from pages.state import keep, seed
 from pages.talk_kit import chart, gallery_digit_picker
 
@@ -123,14 +123,13 @@ with right:
         help="The ELBO's gap is KL(q(z|x) ‖ p(z|x)); since the IW bound is still above "
         "−log p(x), this is a lower bound on that gap.",
     )
-    st.dataframe(
+    table(
         {
             "k": curve["ks"],
             "IW bound (mean)": np.round(curve["iw_mean"], 2),
             "std over repeats": np.round(curve["iw_std"], 2),
         },
         hide_index=True,
-        width="stretch",
     )
 explain(
     f"Burda et al. (2016): averaging k importance weights inside the log gives a bound that is "

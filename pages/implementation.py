@@ -10,7 +10,7 @@ from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid
 from gvae.app.params import parse_choice
 from gvae.app.section_figures import architecture_figure, sigmoid_log_figure, tau_schedule_figure
-from pages.common import current_model, explain, use_app_navigation
+from pages.common import current_model, explain, table, use_app_navigation
 from pages.state import keep, seed
 from pages.talk_kit import chart
 
@@ -74,7 +74,7 @@ def training_table(variants: list[str]) -> None:
         )
         return
     rows = {v: results["runs"][v] for v in ["gvae", *variants] if v in results["runs"]}
-    st.dataframe(
+    table(
         {
             "run": list(rows),
             "test −ELBO": [r["neg_elbo"] for r in rows.values()],
@@ -84,7 +84,6 @@ def training_table(variants: list[str]) -> None:
             "logits exactly 0": [r["zero_logit_share"] for r in rows.values()],
         },
         hide_index=True,
-        width="stretch",
     )
     for variant in variants:
         sentence = article.comparison(results, variant)

@@ -15,7 +15,7 @@ from gvae.app import playground as pg
 from gvae.app.figures import estimator_figure, frequency_figure
 from gvae.app.live import TAU_RANGE, float64_bytes, parse_playground_edit
 from pages import live, state
-from pages.common import chart, explain, message, talk_mode, use_app_navigation
+from pages.common import chart, explain, message, table, talk_mode, use_app_navigation
 
 use_app_navigation()
 
@@ -188,12 +188,11 @@ chart(
     width="stretch",
     key="frequencies",
 )
-st.dataframe(
+table(
     pd.DataFrame(
         {"π": probs, "Gumbel-Max": gumbel_max, "inverse CDF": inverse_cdf, "±4 s.e.": tolerance},
         index=labels,
     ).round(4),
-    width="stretch",
 )
 explain(
     "The inverse-CDF sampler of the article picks the first category whose cumulative probability "
@@ -214,10 +213,10 @@ examples = pd.DataFrame(
     }
 )
 e1, e2 = st.columns(2)
-e1.dataframe(examples, width="stretch")
-e2.dataframe(
+table(examples, e1)
+table(
     pd.DataFrame({"soft forward": soft, "straight-through forward": hard}, index=labels).round(4),
-    width="stretch",
+    e2,
 )
 
 st.subheader("Gradient estimators against τ")

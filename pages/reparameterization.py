@@ -14,7 +14,7 @@ from gvae.app.section_figures import (
     running_mean_figure,
     std_against_mu_figure,
 )
-from pages.common import explain, use_app_navigation
+from pages.common import explain, table, use_app_navigation
 from pages.state import keep, seed
 from pages.talk_kit import chart
 
@@ -122,14 +122,14 @@ st.latex(
 grads = reparam.per_sample_gradients(mu, sigma, n, sample_seed)
 summary = reparam.estimator_summary(grads, mu, sigma)
 exact = reparam.exact_gradient(mu, sigma)
-table = pd.DataFrame(
+estimates = pd.DataFrame(
     {
         "μ + σε": summary["reparam"],
         "REINFORCE": summary["score"],
         "REINFORCE − b": summary["score_baseline"],
     }
 ).loc[["mean", "std", "analytic_std", "se", "z"]]
-table.index = [
+estimates.index = [
     "mean",
     "std of one",
     "std, analytic",
@@ -148,7 +148,7 @@ with top[1]:
         f"{ratio:.1f}×",
         help=f"score-function std ÷ reparameterized std, measured on {n:,} samples",
     )
-    st.dataframe(table.round(3), width="stretch")
+    table(estimates.round(3))
     st.caption(
         f"μ + σε: the reparameterized gradient; REINFORCE: the score function; b: the baseline "
         f"E[f] = μ² + σ². {n:,} draws of ε (seed {sample_seed}), shared by the estimators; each "

@@ -39,6 +39,7 @@ TALK_CSS = """
 <style>
 .stMain .block-container { padding-top: 3.25rem; padding-bottom: 1rem; }
 .stMain [data-testid="stMarkdownContainer"] :is(p, li, td, th),
+.stMain [data-testid="stTable"] :is(td, th),
 .stMain [data-testid="stWidgetLabel"] :is(p, label),
 .stMain [data-testid="stCaptionContainer"],
 .stMain [data-testid="stCaptionContainer"] p,

@@ -322,8 +322,8 @@ def span_the_planned_run(figures: dict) -> None:
 
 
 # While training, the page redraws every REDRAW_EVERY_S: on 2 cores each browser redraw
-# takes CPU the training needs, and 2 s instead of 1 s gave it about 28 % more steps/s (README,
-# "Digits after Start"). While the worker comes up it looks often, so the curves follow
+# takes CPU the training needs, and 2 s instead of 1 s gave it about 28 % more steps/s
+# (benchmarks.browser digits). While the worker comes up it looks often, so the curves follow
 # the moment it is ready.
 @st.fragment(run_every=0.25 if view.starting else REDRAW_EVERY_S if running or waiting else None)
 def live_view() -> None:

@@ -50,10 +50,44 @@ BODY_TEXT = (
     "[data-testid=stMain] [data-testid=stWidgetLabel] p, "
     "[data-testid=stMain] button p, "
     ".gv-talk button:not(.gv-cell), .gv-talk label, .gv-talk .gv-caption, "
-    ".gv-talk .gv-mono, .gv-talk .gv-metric-label"
+    ".gv-talk .gv-mono, .gv-talk .gv-metric-label, "
+    "[data-testid=stMain] [data-testid=stTable] :is(td, th)"
 )
 TICKS = "[data-testid=stMain] .main-svg :is(.xtick, .ytick) text"
 TITLES = "[data-testid=stMain] .main-svg :is(.gtitle, .annotation-text)"
+IN_BOX_PX = 18  # a label inside a diagram's box: the ticks' size (gvae.app.section_figures.IN_BOX)
+
+# Every chart label (Plotly annotation): its size; whether it lies in a shape of its chart
+# (a diagram's box) and then whether it, with its own background, fits inside that box;
+# whether it runs into a bar or a bar's text; whether it stays inside its chart.
+LABELS_JS = """() => {
+  const rect = (e) => e.getBoundingClientRect();
+  const within = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 &&
+    a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const meets = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 &&
+    a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const out = [];
+  for (const chart of document.querySelectorAll("[data-testid=stMain] [data-testid=stPlotlyChart]")) {
+    const shapes = [...chart.querySelectorAll(".shapelayer path")].map(rect);
+    const bars = [...chart.querySelectorAll(".barlayer .point path, .barlayer text.bartext")]
+      .map(rect).filter((r) => r.width > 0 && r.height > 0);
+    for (const group of chart.querySelectorAll("g.annotation")) {
+      const text = group.querySelector("text.annotation-text");
+      if (!text || !text.textContent.trim()) continue;
+      const own = rect(text), bg = group.querySelector("rect.bg");
+      const filled = bg && !/rgba\\(.*, 0\\)$/.test(getComputedStyle(bg).fill) &&
+        getComputedStyle(bg).fill !== "none";
+      const drawn = filled ? rect(bg) : own;
+      const x = (own.left + own.right) / 2, y = (own.top + own.bottom) / 2;
+      const box = shapes.find((s) => x > s.left && x < s.right && y > s.top && y < s.bottom);
+      out.push({ text: text.textContent.trim().slice(0, 40),
+                 size: parseFloat(getComputedStyle(text).fontSize),
+                 inBox: Boolean(box), fits: box ? within(drawn, box) : true,
+                 onBar: bars.some((b) => meets(own, b)), inChart: within(own, rect(chart)) });
+    }
+  }
+  return out;
+}"""
 
 # Colour of each visible text element and of what lies behind it (the first ancestor
 # with an opaque background; SVG text uses its fill), as [r, g, b, a] lists.
@@ -161,7 +195,20 @@ def test_talk_mode_fits_reads_and_contrasts(page, server, name, theme):
     small = [(t["text"], t["size"]) for t in body if t["size"] < 24]
     assert small == [], small
     assert [(t["text"], t["size"]) for t in ticks if t["size"] < 18] == [], name
-    assert [(t["text"], t["size"]) for t in titles if t["size"] < 22] == []
+    labels = page.evaluate(LABELS_JS)
+    in_box = {label["text"] for label in labels if label["inBox"]}
+    assert [
+        (t["text"], t["size"]) for t in titles if t["size"] < 22 and t["text"] not in in_box
+    ] == []
+    # A diagram's labels are readable and inside their boxes; no label covers a bar or
+    # another label on it, or leaves its chart.
+    assert [(b["text"], b["size"]) for b in labels if b["inBox"] and b["size"] < IN_BOX_PX] == []
+    assert [b["text"] for b in labels if not b["fits"]] == []
+    assert [b["text"] for b in labels if b["onBar"]] == []
+    assert [b["text"] for b in labels if not b["inChart"]] == []
+    # Tables are HTML in talk mode (measured above with the body text): st.dataframe paints
+    # its cells on a canvas at 14 px, out of reach of the page's styles.
+    assert page.locator("[data-testid=stMain] [data-testid=stDataFrame]").count() == 0
     low = [
         (t["text"], round(contrast(t["fg"], t["bg"]), 2))
         for t in body + ticks + titles

@@ -248,15 +248,15 @@ def architecture(config: ModelConfig) -> list[dict]:
     stages += [{"label": "Linear\n+ ReLU", "size": str(h), "kind": "encoder"} for h in enc[1:]]
     stages += [
         {"label": "Linear\nlogits", "size": f"{n}×{k}", "kind": "encoder"},
-        {"label": "Gumbel-\nSoftmax τ", "size": f"{n}×{k}", "kind": "sample"},
+        {"label": "Gumbel-\nSoftmax", "size": f"{n}×{k}", "kind": "sample"},
     ]
     stages += [
         {"label": "Linear\n+ ReLU", "size": str(h), "kind": "decoder"}
         for h in reversed(config.hidden)
     ]
     stages += [
-        {"label": "Linear\npixel logits", "size": str(config.image_size), "kind": "decoder"},
-        {"label": "Bernoulli\np(x | z)", "size": str(config.image_size), "kind": "data"},
+        {"label": "Linear\nlogits", "size": str(config.image_size), "kind": "decoder"},
+        {"label": "Bernoulli\np(x|z)", "size": str(config.image_size), "kind": "data"},
     ]
     return stages
 

@@ -37,7 +37,7 @@ LOG = logging.getLogger(__name__)
 MAX_JOBS_ENV = "GVAE_MAX_JOBS"
 IDLE_ENV = "GVAE_IDLE_S"
 # One training at once per two cores: a second concurrent job trains no more in total but
-# halves each job's speed and slows the pages (benchmarks.admission; README).
+# halves each job's speed and slows the pages (docs/benchmarks.md, admission).
 DEFAULT_MAX_JOBS = max(1, (os.cpu_count() or 2) // 2)
 DEFAULT_IDLE_S = 300.0  # a run nobody has looked at for 5 minutes pauses
 PARK_S = 60.0  # a worker that has not trained for a minute gives its memory back

@@ -3,7 +3,7 @@
 Why a process and not a thread: a front end such as Streamlit redraws in Python threads
 of its own interpreter, and a training thread needs the GIL between any two torch ops,
 so every redraw would stall training. In its own process the Trainer shares only the CPU
-with the UI (the README's Benchmarks section has the measurements).
+with the UI (docs/benchmarks.md has the measurements).
 
 The worker process owns the Trainer and answers requests between two steps, so a stop
 takes effect after the step in progress and every answer describes whole steps. It never
@@ -112,7 +112,7 @@ class ThreadTuner:
     Why: torch's threads meet at the end of every op, so when the UI (the Streamlit server
     and a browser drawing the page) takes part of a core, every op waits for the thread
     that lost its core; with the page open one thread can beat two, without it two win
-    (README, Benchmarks). Trials are timed on the wall clock, so the stalls while the page
+    (docs/benchmarks.md, browser train). Trials are timed on the wall clock, so the stalls while the page
     redraws count: a per-step median would hide them."""
 
     def __init__(
@@ -137,7 +137,7 @@ class ThreadTuner:
     def _plan(self):
         """Endless (threads, seconds, is_trial) phases. First a warm-up with the most
         threads, untimed: right after a Start the browser draws the page afresh, which
-        made the first trial pick 1 thread where 2 train 22 % faster (README)."""
+        made the first trial pick 1 thread where 2 train 22 % faster (measured with benchmarks.browser train)."""
         yield self.candidates[0], self.warmup_s, False
         while True:
             if len(self.candidates) > 1:

@@ -53,10 +53,15 @@ def distributions_figure(labels, p, q) -> go.Figure:
 def kl_decomposition_figure(s: dict) -> go.Figure:
     """Cross-entropy = entropy + KL, for both directions, as stacked bars (nats)."""
     fig = go.Figure()
-    rows = ["KL(P‖Q)", "KL(Q‖P)"]
     entropies = [s["h_p"], s["h_q"]]
     kls = [s["kl_pq"], s["kl_qp"]]
     shown = [k if math.isfinite(k) else 0.0 for k in kls]
+    # The numbers are the rows' labels, beside the bars: a label at a bar's end ran into the
+    # next segment's text once the type grew for a projector.
+    rows = [
+        f"KL(P‖Q) = {_fmt(kls[0])}<br>H(P,Q) = {_fmt(s['h_pq'])}",
+        f"KL(Q‖P) = {_fmt(kls[1])}<br>H(Q,P) = {_fmt(s['h_qp'])}",
+    ]
     fig.add_bar(
         y=rows,
         x=entropies,
@@ -72,14 +77,7 @@ def kl_decomposition_figure(s: dict) -> go.Figure:
         orientation="h",
         name="KL: the extra nats",
         marker_color=COLORS["kl"],
-        text=[f"KL = {_fmt(k)}" for k in kls],
-        textposition="auto",
     )
-    for row, ce in zip(rows, [s["h_pq"], s["h_qp"]]):
-        if math.isfinite(ce):
-            fig.add_annotation(
-                y=row, x=ce, text=f"cross-entropy {ce:.3f}", showarrow=False, xanchor="left"
-            )
     fig.update_yaxes(autorange="reversed")
     return _layout(
         fig,
@@ -159,17 +157,21 @@ def sample_nll_figure(nll, kl: float) -> go.Figure:
         marker_color=COLORS["reconstruction"],
     )
     mean = float(nll.mean())
-    fig.add_hline(
-        y=mean,
-        line_color=COLORS["reconstruction"],
-        line_dash="dash",
-        annotation_text=f"mean {mean:.1f}: the reconstruction term",
+    # The two levels are named in the legend: a label on the line ran into the bars.
+    ends = ["z⁽1⁾", f"z⁽{len(nll)}⁾"]
+    fig.add_scatter(
+        x=ends,
+        y=[mean, mean],
+        mode="lines",
+        line=dict(color=COLORS["reconstruction"], dash="dash"),
+        name=f"mean {mean:.1f}: the reconstruction term",
     )
-    fig.add_hline(
-        y=mean + kl,
-        line_color=COLORS["loss"],
-        annotation_text=f"+ KL {kl:.1f} = −ELBO ≈ {mean + kl:.1f}",
-        annotation_position="top left",
+    fig.add_scatter(
+        x=ends,
+        y=[mean + kl] * 2,
+        mode="lines",
+        line=dict(color=COLORS["loss"]),
+        name=f"+ KL {kl:.1f} = −ELBO ≈ {mean + kl:.1f}",
     )
     return _layout(fig, "Reconstruction from samples z ~ q(z|x)", yaxis_title="nats")
 
@@ -405,10 +407,11 @@ def slicing_figure(labels, probs, u: float, pick: int, left, right) -> go.Figure
             insidetextanchor="middle",
         )
     fig.add_vline(x=u, line_color="#1b1f24", line_width=4)
-    fig.add_annotation(
+    fig.add_annotation(  # under the axis's ticks and title, at any type size up to a talk's
         x=u,
-        y=-0.42,
+        y=0,
         yref="paper",
+        yshift=-64,
         text=f"<b>U = {u:.2f} → {labels[pick]}</b>",
         showarrow=False,
         yanchor="top",
@@ -426,7 +429,7 @@ def slicing_figure(labels, probs, u: float, pick: int, left, right) -> go.Figure
         height=330,
         barmode="stack",
     )
-    return fig.update_layout(margin=dict(b=90))  # room for U's label under the bar
+    return fig.update_layout(margin=dict(b=100))  # room for U's label under the axis
 
 
 def gumbel_max_figure(labels, log_pi, noise, pick: int) -> go.Figure:
@@ -465,8 +468,14 @@ def text_on(fill: str) -> str:
     return max(("#ffffff", "#1b1f24"), key=lambda text: contrast_ratio(text, fill))
 
 
+# The name of a label drawn inside a shape of its figure: in talk mode it grows to the
+# ticks' size only (pages.common.styled), which its box is sized for, not to the titles'.
+IN_BOX = "in-box"
+
+
 def architecture_figure(stages: list[dict]) -> go.Figure:
-    """The model as boxes, left to right, colored by role."""
+    """The model as boxes, left to right, colored by role. Each label fits its box at the
+    projector's 18 px (tests/test_browser_stage.py measures it)."""
     colors = {"data": "#9d9d9d", "encoder": P_COLOR, "sample": COLORS["hard"], "decoder": Q_COLOR}
     fig = go.Figure()
     n = len(stages)
@@ -487,6 +496,7 @@ def architecture_figure(stages: list[dict]) -> go.Figure:
             y=0.62,
             text=f"<b>{stage['size']}</b>",
             showarrow=False,
+            name=IN_BOX,
             font=dict(color=text_on(colors[stage["kind"]]), size=17),
             bgcolor=colors[stage["kind"]],  # the box's own colour: the label keeps its text colour
         )
@@ -495,6 +505,7 @@ def architecture_figure(stages: list[dict]) -> go.Figure:
             y=0.36,
             text=stage["label"].replace("\n", "<br>"),
             showarrow=False,
+            name=IN_BOX,
             font=dict(color=text_on(colors[stage["kind"]]), size=11),
             bgcolor=colors[stage["kind"]],
         )
