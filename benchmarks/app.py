@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.speed import cli_steps_per_s, flush_subnormals, percentile
+from benchmarks.speed import cli_steps_per_s, percentile
+from gvae.trainer import flush_subnormals
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

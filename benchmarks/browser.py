@@ -282,11 +282,10 @@ def start_latency(rounds: int, root: Path = ROOT) -> None:
 def digits_step(target: float = 130.0, every: int = 100) -> int:
     """The first step (checked every `every`) at which the Train page's default run, seed
     0, scores test -ELBO <= target (k = 1, 1,000 images): the same run in this process."""
-    from benchmarks.speed import flush_subnormals
     from gvae.config import QUICK_DEMO
     from gvae.data import fixed_test_set
     from gvae.metrics import evaluate
-    from gvae.trainer import Trainer
+    from gvae.trainer import Trainer, flush_subnormals
 
     flush_subnormals()
     test, _ = fixed_test_set(limit=1000)

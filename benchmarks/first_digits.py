@@ -21,11 +21,11 @@ import time
 import torch
 
 from benchmarks.machine import describe as machine
-from benchmarks.speed import flush_subnormals, print_table
+from benchmarks.speed import print_table
 from gvae import data
 from gvae.config import QUICK_DEMO, TrainConfig
 from gvae.metrics import evaluate
-from gvae.trainer import Trainer
+from gvae.trainer import Trainer, flush_subnormals
 
 
 def with_overrides(config: TrainConfig, assignments: list[str]) -> TrainConfig:

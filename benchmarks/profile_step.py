@@ -19,10 +19,10 @@ import sys
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.machine import describe as machine
-from benchmarks.speed import flush_subnormals, matmul_gflops, print_table, time_steps
+from benchmarks.speed import matmul_gflops, print_table, time_steps
 from gvae.config import TrainConfig
 from gvae.model import CategoricalVAE
-from gvae.trainer import Trainer
+from gvae.trainer import Trainer, flush_subnormals
 
 KINDS = {
     "matrix products (mm, addmm)": ("aten::mm", "aten::addmm"),

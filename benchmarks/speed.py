@@ -31,7 +31,7 @@ import torch
 from benchmarks.article_loop import article_style_step_fn
 from benchmarks.machine import describe as machine
 from gvae.config import TrainConfig
-from gvae.trainer import Trainer
+from gvae.trainer import Trainer, flush_subnormals
 
 
 def print_table(rows: list[dict], caption: str) -> None:
@@ -54,12 +54,6 @@ def time_steps(step, warmup: int, steps: int) -> list[float]:
         step()
         times.append((time.perf_counter() - start) * 1e3)
     return times
-
-
-def flush_subnormals() -> None:
-    """As gvae.train does, before torch starts its worker threads: they copy the setting
-    when they start, and a later call leaves them slow at low tau (docs/benchmarks.md)."""
-    torch.set_flush_denormal(True)
 
 
 def cli_steps_per_s(trainer, seconds: float, warmup: int = 20) -> float:

@@ -33,6 +33,17 @@ STATE_FORMAT = "gvae-training-state"
 COMPILE_ENV = "GVAE_COMPILE"
 
 
+def flush_subnormals() -> None:
+    """Treat subnormal floats as zero, before torch starts its worker threads.
+
+    Relaxed samples at a low tau hold values below 1e-38; x86 CPUs handle such subnormal
+    floats in microcode, far slower than normal ones, and zero is as good here. Call it
+    before anything runs on torch's threads: they copy the setting when they start, and a
+    late call left them slow (9 instead of 5 ms a step from epoch 2, docs/benchmarks.md).
+    The one place gvae sets it: gvae.train, the Train page's worker and the benchmarks."""
+    torch.set_flush_denormal(True)
+
+
 def pick_device(name: str = "auto") -> torch.device:
     """'auto' -> cuda, then mps, then cpu; anything else is taken as given."""
     if name != "auto":

@@ -210,7 +210,9 @@ def _worker_main(
     import torch
 
     _name_process(WORKER_NAME)
-    torch.set_flush_denormal(True)  # as gvae.train does: subnormal floats are slow on x86
+    from gvae.trainer import flush_subnormals
+
+    flush_subnormals()  # as gvae.train does
     try:
         trainer = _load_trainer(config, data_dir, state_path)
     except Exception as error:  # sent back, raised by TrainingJob() in the front end
