@@ -54,14 +54,22 @@ def wait_complete(page, timeout_ms: int = 60_000) -> float:
     return time.perf_counter()
 
 
-def cold_start(browser, path: str) -> float:
+FIRST_PICTURE_JS = """() => [...document.querySelectorAll(
+  "[data-testid='stMainBlockContainer'] :is(img, canvas, svg.main-svg, [data-testid=stBidiComponentIsolated])")]
+  .some(e => e.getBoundingClientRect().width > 40 && (e.tagName !== "IMG" || e.complete))"""
+
+
+def cold_start(browser, path: str) -> tuple[float, float]:
+    """Seconds from `streamlit run` to the page's first picture, and to the page complete."""
     start = time.perf_counter()
     with streamlit_process() as (url, _):
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(url + path)
+        page.wait_for_function(FIRST_PICTURE_JS, timeout=60_000, polling="raf")
+        picture = time.perf_counter()
         done = wait_complete(page)
         page.close()
-    return done - start
+    return picture - start, done - start
 
 
 # In the page: when a slide key went down, and when the document last changed (anything but
@@ -139,13 +147,19 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with chromium() as browser:
-        print(f"cold start, `streamlit run` -> page complete, median of {args.starts}:")
-        colds = {}
+        print(
+            f"cold start, `streamlit run` -> first picture / page complete, median of {args.starts}:"
+        )
+        pictures, completes = {}, {}
         for name, path in DEEP_LINKS.items():
             times = [cold_start(browser, path) for _ in range(args.starts)]
-            colds[name] = statistics.median(times)
-            print(f"  {name:24s} {colds[name]:.2f} s   ({', '.join(f'{t:.2f}' for t in times)})")
-        print(f"  worst median: {max(colds.values()):.2f} s (target 1.5 s)")
+            pictures[name] = statistics.median(t for t, _ in times)
+            completes[name] = statistics.median(t for _, t in times)
+            print(f"  {name:24s} {pictures[name]:.2f} s / {completes[name]:.2f} s")
+        print(
+            f"  worst median: first picture {max(pictures.values()):.2f} s (target 1.5 s), "
+            f"complete {max(completes.values()):.2f} s"
+        )
         with streamlit_process() as (url, process):
             walk = slide_walk(browser, url)
             times = [t for _, _, t in walk]
