@@ -179,6 +179,14 @@ def styled(figure):
     fig = go.Figure(figure)
     color = TEXT_COLORS[theme()]
     fig.update_layout(font_color=color, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    # Set where Streamlit's template would: its colours are the browser's theme at the
+    # chart's first draw, which can be the other theme while the page switches in place.
+    fig.update_layout(title_font_color=color, legend_font_color=color)
+    fig.update_traces(
+        colorbar_tickfont_color=color,
+        colorbar_title_font_color=color,
+        selector=dict(type="heatmap"),
+    )
     fig.update_xaxes(tickfont_color=color, title_font_color=color)
     fig.update_yaxes(tickfont_color=color, title_font_color=color)
     # A label with a background of its own (a box in a diagram) keeps the colour chosen

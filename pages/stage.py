@@ -168,6 +168,7 @@ def frame(pages: list) -> None:
                 "theme": chosen,
                 "paths": json.dumps(page_paths(pages)),
                 "board": session_key()[0],
+                "adopt": job_board().session_count() > 0,  # any run a tab could own
             },
             on_key_change=_on_key,
             on_restore_change=_on_restore,

@@ -69,6 +69,10 @@ def test_chart_styling_reads_on_a_projector_and_in_the_dark():
     assert fig.layout.xaxis.tickfont.size == TALK_FONTS["tick"] >= 18
     assert fig.layout.title.font.size == TALK_FONTS["title"] >= 22
     assert fig.layout.xaxis.tickfont.color == TEXT_COLORS["dark"]
+    # Titles, legends and colour bars too: left unset, they take Streamlit's template, which
+    # is the browser's theme at the first draw (the light one, while a page turns dark).
+    assert fig.layout.title.font.color == fig.layout.legend.font.color == TEXT_COLORS["dark"]
+    assert fig.data[0].colorbar.tickfont.color == TEXT_COLORS["dark"]
     heat = fig.data[0]
     assert heat.colorscale[0][1] == "#0f1419"  # zero is the dark page, not white
     assert original.data[0].colorscale[0][1] != "#0f1419"  # the input is left as it was

@@ -16,11 +16,13 @@ export default function (component) {
   stage.send = setTriggerValue; // the latest mount's sender
 
   // Every page load is a new Streamlit session: a reload, a deep link, a talk slide. The
-  // tab keeps its job-board key, so that a training started before is still this tab's after: the first mount of a page load offers the stored key, and
-  // the server adopts it unless this session has a run of its own.
+  // tab keeps its job-board key, so that a training started before is still this tab's
+  // after: the first mount of a page load offers the stored key, and the server adopts it
+  // unless this session has a run of its own. The offer costs a rerun (which would also
+  // drop the page's first-run messages), so it is made only while the board has runs.
   const stored = window.sessionStorage.getItem(BOARD_KEY);
   if (data.board && stored !== data.board) {
-    if (stored && !stage.offered) setTriggerValue("restore", stored);
+    if (stored && data.adopt && !stage.offered) setTriggerValue("restore", stored);
     else window.sessionStorage.setItem(BOARD_KEY, data.board);
   }
   stage.offered = true;
