@@ -482,8 +482,49 @@ def live_editor(browser, url: str, n: int, strokes: int) -> dict:
         f"{held} during {painted} edits; {statistics.mean(after):.0f} after release",
         long_tasks(page),
     )
+    results["editor: draw on the pad (per move)"] = draw_strokes(page, wire, strokes)
     page.close()
     return results, bytes_per_edit
+
+
+def pad_path(box: dict, steps: int) -> list[tuple[float, float]]:
+    """A 7 across the drawing pad: the bar, then the stem, `steps` points in all."""
+    corners = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]
+    points = []
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:], strict=False):
+        for f in range(steps // 2):
+            t = f / (steps // 2)
+            points.append((x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
+    points.append(corners[-1])
+    return [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+
+
+def draw_strokes(page, wire, strokes: int) -> tuple:
+    """Draw a 7 on the pad `strokes` times: each move is encoded (784-512-256-200), its
+    argmax code decoded and painted; Clear between strokes."""
+    start_section(page)
+    pad = page.get_by_test_id("gvae-draw")
+    pad.scroll_into_view_if_needed()
+    held, moves, after = 0, 0, []
+    for _ in range(strokes):
+        page.get_by_test_id("gvae-draw-clear").click()
+        path = pad_path(pad.bounding_box(), 30)
+        page.mouse.move(*path[0])
+        sent, before = wire.sent, len(trace(page, "draw"))
+        page.mouse.down()
+        wait_trace(page, "draw", before + 1)
+        for j, point in enumerate(path[1:], start=2):
+            page.mouse.move(*point)
+            wait_trace(page, "draw", before + j)
+        held += wire.sent - sent
+        moves += len(trace(page, "draw")) - before
+        page.mouse.up()
+        code = page.evaluate("() => window.gvaeLive.editor.code.join('')")
+        page.wait_for_function("c => location.search.includes('z=' + c)", arg=code)
+        settle(page)
+        after.append(wire.sent - sent)
+    note = f"{held} during {moves} moves; {statistics.mean(after):.0f} after release"
+    return trace(page, "draw"), trace(page, "draw", "raf"), note, long_tasks(page)
 
 
 def live_playground(browser, url: str, strokes: int) -> dict:

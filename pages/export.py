@@ -4,7 +4,7 @@ GIFs of τ sharpening a sample, of an interpolation and of a training time-lapse
 import numpy as np
 import streamlit as st
 
-from gvae.app import export
+from gvae.app import explorable, export
 from gvae.app import gumbel_vae as gv
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid, to_uint8, upscale
@@ -192,3 +192,20 @@ with g[2]:
         st.caption(
             "Upload the history CSV the Train page downloads, or train on the Train page in this session."
         )
+
+# -- the one-file explorable ----------------------------------------------------------------
+st.header("Offline explorable", anchor="explorable")
+st.markdown(
+    "The latent editor (with its drawing pad) and the Gumbel playground as **one HTML file** "
+    f"with **{entry['name']}** inside: no server, no network. Mail it, put it on any static "
+    "host, or open it from a USB stick: every phone in the room can run it."
+)
+st.download_button(
+    "gvae-explorable.html",
+    data=lambda: explorable.build_html(model, entry["name"]).encode(),
+    file_name=f"gvae-{entry['name']}.html",
+    mime="text/html",
+    icon=":material/download:",
+    key="ex_explorable",
+    help="about 2.8 MB; the same file as gvae-explorable --out FILE.html",
+)

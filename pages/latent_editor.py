@@ -129,7 +129,7 @@ explain(
 live.mount(
     "editor",
     EDITOR,
-    {**shared, "fallback": live.png_data_url(png_bytes(to_uint8(picture)))},
+    {**shared, "draw": True, "fallback": live.png_data_url(png_bytes(to_uint8(picture)))},
     on_edit=on_edit,
 )
 

@@ -2,7 +2,7 @@
 
 One st.components.v2 component, "gvae_live", draws four views: the latent editor, its
 atlas, its interpolation, and the Gumbel playground. Its inline script is a short
-loader; the module itself (about 45 kB), its stylesheet, the decoder's weights (2.3 MB)
+loader; the module itself (about 45 kB), its stylesheet, the model's weights (decoder and encoder, 4.6 MB)
 and the playground's noise are served as files by Streamlit's media file manager under
 content-hashed URLs, so a rerun sends a few hundred bytes of JSON, and the browser
 fetches the module once per page load and a decoder once per model version (live.js
@@ -69,12 +69,13 @@ def module_urls() -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _decoder_asset(path: str, sha256: str | None, mtime_ns: int, _model) -> tuple[bytes, str]:
-    blob = live_data.decoder_blob(_model)
+    blob = live_data.model_blob(_model)
     return blob, live_data.version(blob)
 
 
 def decoder_url(model, entry: dict) -> dict:
-    """The selected model's decoder for the page: {url, version}, one blob per file version."""
+    """The selected model's weights for the page (gvae.app.live.model_blob): {url, version},
+    one blob per file version."""
     path = str(entry["path"])
     blob, version = _decoder_asset(path, entry.get("sha256"), os.stat(path).st_mtime_ns, model)
     return {

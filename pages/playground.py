@@ -20,15 +20,7 @@ from pages.common import chart, explain, message, table, talk_mode, use_app_navi
 use_app_navigation()
 
 ESTIMATOR_TAUS = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
-SIMPLEX_POINTS = 3000
 PLAYGROUND = "live_playground"  # the component's key; its state "edit" is the page's report
-
-
-def default_probs(k: int) -> list[float]:
-    if k == 3:
-        return list(pg.ARTICLE_PROBS)
-    weights = np.arange(1, k + 1, dtype=float)
-    return (weights / weights.sum()).round(3).tolist()
 
 
 def format_probs(p) -> str:
@@ -50,7 +42,7 @@ def frequencies(probs: tuple, n: int, seed: int):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def simplex_noise_bytes(k: int, seed: int) -> bytes:
-    return float64_bytes(pg.simplex_noise(k, SIMPLEX_POINTS, seed))
+    return float64_bytes(pg.simplex_noise(k, pg.SIMPLEX_POINTS, seed))
 
 
 # -- state, seeded from the URL on a session's first run ---------------------------------
@@ -69,7 +61,7 @@ st.session_state.setdefault("pg_ack", 0)
 
 
 def on_k_change() -> None:
-    st.session_state.pg_probs = format_probs(default_probs(st.session_state.pg_k))
+    st.session_state.pg_probs = format_probs(pg.default_probs(st.session_state.pg_k))
 
 
 def on_new_noise() -> None:
@@ -125,12 +117,12 @@ except ValueError as error:
     # A typo mid-talk must not blank the demo: it keeps showing the last valid π.
     probs = st.session_state.get("pg_valid")
     if probs is None or len(probs) != st.session_state.pg_k:
-        probs = np.asarray(default_probs(st.session_state.pg_k))
+        probs = np.asarray(pg.default_probs(st.session_state.pg_k))
         probs = probs / probs.sum()
     message(
         "error",
         f"Invalid class probabilities: {error}. Enter {st.session_state.pg_k} non-negative "
-        f"numbers, not all zero, e.g. {format_probs(default_probs(st.session_state.pg_k))}. "
+        f"numbers, not all zero, e.g. {format_probs(pg.default_probs(st.session_state.pg_k))}. "
         f"Showing π = {format_probs(np.round(probs, 4))} meanwhile.",
     )
 
@@ -146,7 +138,7 @@ simplex = None
 if k == 3:
     noise_bytes = simplex_noise_bytes(k, seed)
     url = live.serve(noise_bytes, "application/octet-stream", "simplex", f"simplex-{seed}.bin")
-    simplex = {"url": url, "n": SIMPLEX_POINTS}
+    simplex = {"url": url, "n": pg.SIMPLEX_POINTS}
 live.mount(
     "playground",
     PLAYGROUND,

@@ -100,11 +100,13 @@ def setup() -> str:
 
 
 def _on_key() -> None:
+    """The keys t and d, as the state they ask for (pages/talk_kit.py): "t:on", "t:off",
+    "d:dark", "d:light"."""
     key = (st.session_state.get("gvae_stage") or {}).get("key")
-    if key == "t":
-        st.session_state[TALK_KEY] = not talk_mode()
-    elif key == "d":
-        _set_theme(not st.session_state[THEME_KEY])
+    if key in ("t:on", "t:off"):
+        st.session_state[TALK_KEY] = key == "t:on"
+    elif key in ("d:dark", "d:light"):
+        _set_theme(key == "d:dark")
 
 
 def _on_restore() -> None:
@@ -167,6 +169,8 @@ def frame(pages: list) -> None:
             data={
                 "theme": chosen,
                 "paths": json.dumps(page_paths(pages)),
+                "talk": talk_mode(),
+                "dark": theme() == "dark",
                 "board": session_key()[0],
                 "adopt": job_board().session_count() > 0,  # any run a tab could own
             },

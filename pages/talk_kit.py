@@ -73,16 +73,21 @@ function usesArrows(path) {
 }
 
 // t and d switch talk mode and the dark theme (pages/stage.py): sent through the stage
-// component's sender, never from a text field, a slider or any other input.
+// component's sender, never from a text field, a slider or any other input. Each press
+// asks for the opposite of what the page shows ("t:on", "d:dark"), not for a flip: a
+// second press during the first one's rerun would otherwise flip the server's state
+// back (its sidebar toggles' values, sent with the rerun, can still be the old ones).
 const STAGE_KEYS = { t: "t", T: "t", d: "d", D: "d" };
 
 function stageKey(event, target) {
   const key = STAGE_KEYS[event.key];
   const stage = window.__gvaeStage;
-  if (!key || event.repeat || !stage || !stage.send) return false;
+  if (!key || event.repeat || !stage || !stage.send || !stage.shown) return false;
   if (target instanceof Element &&
       (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return false;
-  stage.send("key", key);
+  const { talk, dark } = stage.shown;
+  stage.send("key", key === "t" ? (talk ? "t:off" : "t:on") : (dark ? "d:light" : "d:dark"));
+  stage.shown = key === "t" ? { talk: !talk, dark } : { talk, dark: !dark };
   return true;
 }
 

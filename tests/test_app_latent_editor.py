@@ -27,7 +27,7 @@ import gvae
 from gvae.app.gallery import load_gallery
 from gvae.app.images import to_uint8
 from gvae.app.latent import atlas_codes, format_code
-from gvae.app.live import binary_sample, decoder_blob, version
+from gvae.app.live import binary_sample, model_blob, version
 
 PAGE = "pages/latent_editor.py"
 EDITOR = "live_editor"
@@ -71,7 +71,7 @@ def test_page_mounts_the_editor_with_the_code_its_digit_and_the_decoder(model):
     # Without the page's script, the same code and the same digit are there.
     expected = to_uint8(torch_images(model, [data["code"]])[0]).astype(int)
     assert np.abs(fallback_pixels(at) - expected).max() <= 1  # numpy vs torch rounding
-    assert data["decoder"]["version"] == version(decoder_blob(network_of(model)))
+    assert data["decoder"]["version"] == version(model_blob(network_of(model)))
     assert data["decoder"]["url"].endswith(".bin") and data["module"].endswith(".js")
 
 
@@ -201,7 +201,7 @@ def test_choosing_another_model_sends_its_decoder(tmp_path, monkeypatch, tiny_mo
     second = editor(at)["decoder"]
     assert second["version"] != first["version"] and second["url"] != first["url"]
     tiny = gvae.load_model(tiny_path)
-    assert second["version"] == version(decoder_blob(network_of(tiny)))
+    assert second["version"] == version(model_blob(network_of(tiny)))
 
 
 def test_rows_are_marked_by_how_much_the_model_uses_each_variable(model):

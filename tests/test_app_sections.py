@@ -213,5 +213,6 @@ def test_export_page_renders_its_downloads():
         "interpolation.png",
         "τ sharpening.gif",
         "interpolation.gif",
+        "gvae-explorable.html",  # tests/test_browser_explorable.py opens what it writes
     } <= set(labels)
     assert at.query_params["z"] == at.text_input(key="ex_code").value

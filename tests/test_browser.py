@@ -137,6 +137,7 @@ def test_deep_links_restore_their_state(server, page):
     open_page(page, f"{server}/latent_editor?z={code}")
     expect(page.get_by_test_id("gvae-digit")).to_have_attribute("data-code", code)
     open_page(page, f"{server}/playground?tau=0.1&p=0.2,0.3,0.5&seed=4")
+    page.get_by_test_id("gvae-tau").wait_for(timeout=60_000)  # its module may load after the page
     assert page.locator(f"{MAIN} input[type='text']").first.input_value() == "0.2, 0.3, 0.5"
     expect(page.get_by_test_id("gvae-tau")).to_have_attribute("aria-valuetext", "τ = 0.1")
     no_exception(page)

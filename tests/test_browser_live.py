@@ -419,7 +419,8 @@ def test_the_live_benchmark_runs_end_to_end():
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for row in ["click a cell", "hover a cell", "drag-paint", "τ drag step", "per edit's rerun"]:
+    rows = ["click a cell", "hover a cell", "drag-paint", "draw on the pad", "τ drag step"]
+    for row in [*rows, "per edit's rerun"]:
         assert row in result.stdout, result.stdout
 
 
@@ -458,3 +459,163 @@ def test_changing_k_on_the_server_redraws_the_page_with_its_draw(session, server
     assert np.abs(np.array(table_column(page, 2)) - noise).max() <= 5e-5
     assert np.abs(np.array(table_column(page, 3)) - expected).max() <= 5e-5
     expect(page.get_by_test_id("gvae-simplex")).to_be_hidden()  # K = 3 only
+
+
+# -- the drawing pad: the page's encoder, MNIST's centring, q(z|x) as the hand draws -------
+PAD = "[data-testid=gvae-draw]"
+ENCODE_JS = """async ([version, images]) => {
+  const model = await window.gvaeLive.decoders.get(version);
+  return Array.from(window.gvaeLive.numerics.encodeBatch(model, images.flat()));
+}"""
+
+
+def mnist_test_images(n: int) -> np.ndarray:
+    from gvae.data import mnist_uint8, resolve_data_dir
+
+    images, _ = mnist_uint8(str(resolve_data_dir()), train=False, download=False)
+    return images[:n].astype(np.float64) / 255  # (n, 784) grey levels in [0, 1]
+
+
+def torch_posterior(model, images) -> tuple[np.ndarray, np.ndarray]:
+    """CategoricalVAE.encode in float64 on the model's float32 weights (what the page
+    computes): logits and q, (B, N, K) each."""
+    import copy
+
+    double = copy.deepcopy(model).double()
+    with torch.no_grad():
+        logits = double.encode(torch.as_tensor(np.asarray(images).reshape(-1, 784)))
+    return logits.numpy(), torch.softmax(logits, -1).numpy()
+
+
+def test_the_pages_encoder_matches_encode(session, server, model):
+    page = open_editor(session, server, "0" * 20)
+    version = page.evaluate("() => [...window.gvaeLive.decoders.keys()][0]")
+    images = mnist_test_images(200)
+    js = np.array(page.evaluate(ENCODE_JS, [version, images.tolist()])).reshape(200, 20, 10)
+    logits, _ = torch_posterior(model, images)
+    assert np.abs(js - logits).max() <= 1e-5
+    with torch.no_grad():  # and the float32 model itself, within its own rounding
+        single = model.encode(torch.as_tensor(images, dtype=torch.float32)).numpy()
+    assert np.abs(js - single).max() <= 1e-5 * max(1.0, np.abs(single).max())
+
+
+MNIST_INPUT_JS = """([ink, w, h]) => Array.from(window.gvaeLive.numerics.mnistInput(ink, w, h))"""
+
+
+def centre_of_mass(image: np.ndarray) -> np.ndarray:
+    ys, xs = np.mgrid[:28, :28]
+    return np.array([(image * ys).sum(), (image * xs).sum()]) / image.sum()
+
+
+def test_a_drawing_is_scaled_and_centred_as_mnist_digits_are(session, server):
+    """A test digit 20 px tall, blown up ten times and drawn off-centre on a pad, comes
+    back exactly: its box scaled to 20 px, its centre of mass at (14, 14)."""
+    page = open_editor(session, server, "0" * 20)
+    images = mnist_test_images(100).reshape(-1, 28, 28)
+    heights = (images > 0).any(axis=2).sum(axis=1)
+    off = [np.abs(centre_of_mass(im) - 14).max() for im in images]
+    index = next(j for j in range(100) if heights[j] == 20 and off[j] < 0.4)
+    digit = images[index]
+    pad = np.zeros((320, 300))  # (h, w)
+    pad[37:317, 3:283] = np.kron(digit, np.ones((10, 10)))  # low and to the left
+    got = np.array(page.evaluate(MNIST_INPUT_JS, [pad.ravel().tolist(), 300, 320])).reshape(28, 28)
+    assert np.abs(got - digit).max() < 1e-12
+    assert page.evaluate(MNIST_INPUT_JS.replace("Array.from", ""), [[0] * 100, 10, 10]) is None
+
+
+def pad_stroke(page, points, touch: bool = False) -> None:
+    """Draw through `points` (fractions of the pad) with the mouse, or with one finger
+    (Chrome's touch events, which the page receives as pointer events)."""
+    pad = page.locator(PAD)
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+    if not touch:
+        page.mouse.move(*at[0])
+        page.mouse.down()
+        for x, y in at[1:]:
+            page.mouse.move(x, y, steps=10)
+        page.mouse.up()
+        return
+    cdp = page.context.new_cdp_session(page)
+
+    def touch_event(kind, x=None, y=None):
+        points = [] if x is None else [{"x": x, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch_event("touchStart", *at[0])
+    for (x0, y0), (x1, y1) in zip(at, at[1:], strict=False):
+        for f in range(1, 11):
+            touch_event("touchMove", x0 + (x1 - x0) * f / 10, y0 + (y1 - y0) * f / 10)
+    touch_event("touchEnd")
+
+
+SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]
+ZERO = [(0.5, 0.15), (0.25, 0.35), (0.3, 0.75), (0.55, 0.85), (0.72, 0.6), (0.7, 0.25), (0.5, 0.15)]
+
+
+def drawn_input(page) -> np.ndarray:
+    return np.array(page.evaluate("() => Array.from(window.gvaeLive.editor.drawing.input)"))
+
+
+def check_the_drawing(page, model) -> str:
+    """The page's reading of its drawing is CategoricalVAE's: the code, q's shading and
+    certainty, the KL, the reconstruction; returns the code."""
+    x = drawn_input(page)
+    assert np.abs(centre_of_mass(x.reshape(28, 28)) - 14).max() <= 0.5
+    ink = x.reshape(28, 28) > 0
+    assert max(ink.any(axis=1).sum(), ink.any(axis=0).sum()) == 20  # the 20 px box
+    _, q = torch_posterior(model, x)
+    code = "".join(str(v) for v in q[0].argmax(-1))
+    wait_url_code(page, code)
+    assert pressed_code(page) == code
+    sure = [page.get_by_test_id(f"gvae-certainty-{i}").inner_text() for i in range(20)]
+    assert sure == [f"{v:.2f}" for v in q[0].max(-1)]
+    shade = float(cell(page, 5, 3).evaluate("c => c.style.getPropertyValue('--q')"))
+    assert abs(shade - q[0, 5, 3]) <= 5e-3  # shown to 1 %
+    kl = float(page.get_by_test_id("gvae-draw-stats").get_attribute("data-kl"))
+    assert abs(kl - (q[0] * np.log(q[0] * 10)).sum()) <= 1e-3
+    expected = to_uint8(torch_images(model, [[int(c) for c in code]])[0]).astype(int)
+    assert np.abs(canvas_grey(page, DIGIT) - expected).max() <= 1
+    fed = canvas_grey(page, "[data-testid=gvae-draw-input]")
+    assert np.abs(fed - to_uint8(x.reshape(28, 28))).max() <= 1  # the pad shows its input
+    return code
+
+
+def test_drawing_sets_the_code_from_q_then_the_code_edits_as_usual(session, server, model):
+    page = open_editor(session, server, "0" * 20)
+    stats = page.get_by_test_id("gvae-draw-stats")
+    expect(stats).to_contain_text("Draw a digit")
+    pad_stroke(page, SEVEN)
+    code = check_the_drawing(page, model)
+    expect(stats).to_contain_text("KL to prior")
+    # A stroke more: read again, the whole drawing.
+    pad_stroke(page, [(0.35, 0.5), (0.7, 0.5)])
+    code = check_the_drawing(page, model)
+    # Edit a cell afterwards: the digit follows the code, the URL keeps it.
+    k = (int(code[2]) + 1) % 10
+    cell(page, 2, k).click()
+    edited = code[:2] + str(k) + code[3:]
+    wait_url_code(page, edited)
+    expected = to_uint8(torch_images(model, [[int(c) for c in edited]])[0]).astype(int)
+    assert np.abs(canvas_grey(page, DIGIT) - expected).max() <= 1
+    # Clear: the pad, q and its numbers go; the code stays.
+    page.get_by_test_id("gvae-draw-clear").click()
+    expect(stats).to_contain_text("Draw a digit")
+    expect(page.get_by_test_id("gvae-certainty-0")).to_have_text("")
+    assert float(cell(page, 5, 3).evaluate("c => c.style.getPropertyValue('--q')")) == 0
+    assert canvas_grey(page, "[data-testid=gvae-draw-input]").max() == 0
+    assert pressed_code(page) == edited
+
+
+def test_drawing_by_touch_on_a_phone(browser, server, model):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        page.goto(f"{server}/latent_editor?z={'0' * 20}")
+        wait_rendered(page)
+        page.locator(READY).wait_for()
+        pad_stroke(page, ZERO, touch=True)
+        check_the_drawing(page, model)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        page.close()

@@ -31,6 +31,8 @@ DEMOS = {
     "home": ["h1", "[data-testid=stMain] [data-testid=stImage] img"],
     "train": ["h1", "button:has-text('Start')", "button:has-text('Resume')"],
     "latent_editor": [
+        "[data-testid=gvae-draw]",
+        "[data-testid=gvae-draw-clear]",
         "[data-testid=gvae-digit]",
         "[data-testid=gvae-cell-0-0]",
         "[data-testid=gvae-cell-19-9]",

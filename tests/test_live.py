@@ -11,12 +11,12 @@ import gvae
 from gvae import infer
 from gvae.app.live import (
     binary_sample,
-    decoder_blob,
     hash32,
+    model_blob,
     parse_editor_edit,
     parse_playground_edit,
     pixel_thresholds,
-    read_decoder_blob,
+    read_model_blob,
     version,
 )
 from gvae.config import ModelConfig
@@ -25,7 +25,7 @@ from gvae.config import ModelConfig
 def blob_decode(blob: bytes, codes: np.ndarray) -> np.ndarray:
     """The page's algorithm in numpy, from the blob alone: one-hot layer 1 as a sum of
     weight rows, ReLU between layers, sigmoid last."""
-    header, data = read_decoder_blob(blob)
+    header, data = read_model_blob(blob)
     n, k = header["latent_dim"], header["categorical_dim"]
     h = None
     for index, layer in enumerate(header["layers"]):
@@ -41,25 +41,46 @@ def blob_decode(blob: bytes, codes: np.ndarray) -> np.ndarray:
 
 def test_the_blob_holds_the_decoder_exactly():
     model = gvae.load_model()
-    blob = decoder_blob(infer.load())
+    blob = model_blob(infer.load())
     codes = np.random.default_rng(0).integers(10, size=(64, 20))
     expected = model.decode_codes(torch.as_tensor(codes)).numpy()
     assert np.abs(blob_decode(blob, codes) - expected).max() < 1e-5
-    header, data = read_decoder_blob(blob)
-    assert data.size == sum(p.numel() for p in model.decoder.parameters())
+    header, data = read_model_blob(blob)
+    assert [(la["in"], la["out"]) for la in header["layers"]] == [
+        (200, 256),
+        (256, 512),
+        (512, 784),
+    ]
     assert (header["latent_dim"], header["categorical_dim"]) == (20, 10)
+
+
+def test_the_blob_holds_the_encoder_exactly():
+    """The page's encoder reads its layers from the same blob: ReLU between them, logits
+    out, as CategoricalVAE.encode."""
+    model = gvae.load_model()
+    header, data = read_model_blob(model_blob(infer.load()))
+    x = np.random.default_rng(0).random((16, 784))
+    h = x
+    for index, layer in enumerate(header["encoder"]):
+        w = data[layer["weight"] : layer["weight"] + layer["in"] * layer["out"]]
+        b = data[layer["bias"] : layer["bias"] + layer["out"]]
+        h = (np.maximum(h, 0) if index else h) @ w.reshape(layer["in"], layer["out"]) + b
+    with torch.no_grad():
+        expected = model.encode(torch.as_tensor(x, dtype=torch.float32)).numpy().reshape(16, -1)
+    assert np.abs(h - expected).max() < 1e-4
+    assert data.size == sum(p.numel() for p in model.parameters())
 
 
 def test_other_sizes_work_and_versions_follow_the_weights():
     torch.manual_seed(0)
     model = gvae.CategoricalVAE(ModelConfig(latent_dim=4, categorical_dim=3, hidden=(16, 8)))
-    blob = decoder_blob(network_of(model))
+    blob = model_blob(network_of(model))
     codes = np.array([[0, 1, 2, 0], [2, 2, 1, 1]])
     expected = model.decode_codes(torch.as_tensor(codes)).numpy()
     assert np.abs(blob_decode(blob, codes) - expected).max() < 1e-6
     with torch.no_grad():
         model.decoder[0].bias[0] += 1
-    assert version(decoder_blob(network_of(model))) != version(blob)
+    assert version(model_blob(network_of(model))) != version(blob)
 
 
 def test_pixel_thresholds_are_uniform_and_fixed():

@@ -7,10 +7,11 @@ gvae.gumbel_softmax. This module turns the loaded network (gvae.infer, never the
 whose format may change) into one self-describing binary blob, and holds the few shared
 conventions both sides must agree on. No streamlit here; pages/live.py serves the bytes.
 
-Decoder blob ("GVD1"), little-endian:
-    b"GVD1" | uint32 header length | header JSON (space-padded to 4 bytes) | float32 data
-The header names N, K and, per Linear layer, its sizes and the float offsets of its
-weight, stored input-major (in, out) so the page adds whole rows, and of its bias.
+Model blob ("GVM1"), little-endian:
+    b"GVM1" | uint32 header length | header JSON (space-padded to 4 bytes) | float32 data
+The header names N, K and, per Linear layer of the decoder ("layers") and of the encoder
+("encoder"), its sizes and the float offsets of its weight, stored input-major (in, out)
+so the page adds whole rows, and of its bias.
 """
 
 from __future__ import annotations
@@ -25,31 +26,33 @@ import numpy as np
 
 from gvae.infer import Network
 
-MAGIC = b"GVD1"
+MAGIC = b"GVM1"
 THRESHOLD_SALT = 0x9E3779B9  # the pixel thresholds' seed; live.js uses the same
 
 
-def decoder_blob(net: Network) -> bytes:
-    """The decoder's weights as one GVD1 blob (float32, about 2.3 MB for 200-256-512-784)."""
+def model_blob(net: Network) -> bytes:
+    """The decoder's and the encoder's weights as one GVM1 blob (float32, about 4.6 MB
+    for 784-512-256-200 and 200-256-512-784)."""
     c = net.config
-    arrays, layers, offset = [], [], 0
-    for weight, bias in net.decoder:  # weight (in, out): the page adds whole rows
-        layers.append(
-            {
-                "in": weight.shape[0],
-                "out": weight.shape[1],
-                "weight": offset,
-                "bias": offset + weight.size,
-            }
-        )
-        arrays += [weight.ravel(), bias]
-        offset += weight.size + bias.size
+    arrays, offset = [], 0
+
+    def place(network_layers) -> list[dict]:
+        nonlocal offset
+        placed = []
+        for weight, bias in network_layers:  # weight (in, out): the page adds whole rows
+            size = {"in": weight.shape[0], "out": weight.shape[1]}
+            placed.append({**size, "weight": offset, "bias": offset + weight.size})
+            arrays.extend([weight.ravel(), bias])
+            offset += weight.size + bias.size
+        return placed
+
     header = {
-        "format": "GVD1",
+        "format": "GVM1",
         "latent_dim": c.latent_dim,
         "categorical_dim": c.categorical_dim,
         "image_size": c.image_size,
-        "layers": layers,  # ReLU between layers, sigmoid after the last
+        "layers": place(net.decoder),  # ReLU between layers, sigmoid after the last
+        "encoder": place(net.encoder),  # ReLU between layers, logits out
     }
     text = json.dumps(header).encode()
     text += b" " * (-(len(MAGIC) + 4 + len(text)) % 4)  # float data starts 4-aligned
@@ -57,17 +60,17 @@ def decoder_blob(net: Network) -> bytes:
     return MAGIC + struct.pack("<I", len(text)) + text + data
 
 
-def read_decoder_blob(blob: bytes) -> tuple[dict, np.ndarray]:
-    """Inverse of decoder_blob (for tests and checks): (header, float32 data)."""
+def read_model_blob(blob: bytes) -> tuple[dict, np.ndarray]:
+    """Inverse of model_blob (for tests and checks): (header, float32 data)."""
     if blob[:4] != MAGIC:
-        raise ValueError("not a GVD1 decoder blob")
+        raise ValueError("not a GVM1 model blob")
     (length,) = struct.unpack("<I", blob[4:8])
     header = json.loads(blob[8 : 8 + length])
     return header, np.frombuffer(blob, dtype="<f4", offset=8 + length)
 
 
 def version(blob: bytes) -> str:
-    """A content hash: the page caches one decoder per version."""
+    """A content hash: the page caches one model per version."""
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

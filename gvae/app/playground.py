@@ -17,6 +17,15 @@ from gvae.config import ESTIMATORS
 
 ARTICLE_PROBS = (0.05, 0.25, 0.7)
 ARTICLE_LABELS = ("Red", "Blue", "White")
+SIMPLEX_POINTS = 3000  # samples on the simplex (K = 3)
+
+
+def default_probs(k: int) -> list[float]:
+    """The playground's π for K categories: the article's for K = 3, else 1 : 2 : … : K."""
+    if k == 3:
+        return list(ARTICLE_PROBS)
+    weights = np.arange(1, k + 1, dtype=float)
+    return (weights / weights.sum()).round(3).tolist()
 
 
 def log_probs(probs: np.ndarray) -> np.ndarray:
@@ -140,6 +149,8 @@ def estimator_stats(
 __all__ = [
     "ARTICLE_LABELS",
     "ARTICLE_PROBS",
+    "SIMPLEX_POINTS",
+    "default_probs",
     "entropy",
     "estimator_stats",
     "fixed_noise",

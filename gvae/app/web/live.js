@@ -12,37 +12,64 @@
 // Numerics
 // ---------------------------------------------------------------------------------------
 
-/** A GVD1 blob (gvae/app/live.py) -> {N, K, D, layers: [{nin, nout, W (in-major), b}]}. */
-export function parseDecoder(buffer) {
+/**
+ * A GVM1 blob (gvae/app/live.py) -> {N, K, D, layers, encoder}: the decoder's and the
+ * encoder's Linear layers, each {nin, nout, W (in-major), b}.
+ */
+export function parseModel(buffer) {
   const bytes = new Uint8Array(buffer);
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
-  if (magic !== "GVD1") throw new Error("not a GVD1 decoder blob");
+  if (magic !== "GVM1") throw new Error("not a GVM1 model blob");
   const headerLength = new DataView(buffer).getUint32(4, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
   const floats = new Float32Array(buffer, 8 + headerLength); // little-endian, like every browser
-  const layers = header.layers.map((l) => ({
+  const linear = (l) => ({
     nin: l.in,
     nout: l.out,
     W: floats.subarray(l.weight, l.weight + l.in * l.out), // (in, out): row j feeds output o
     b: floats.subarray(l.bias, l.bias + l.out),
-  }));
+  });
   return {
     N: header.latent_dim,
     K: header.categorical_dim,
     D: header.image_size,
-    layers,
+    layers: header.layers.map(linear),
+    encoder: header.encoder.map(linear),
   };
 }
 
 /**
+ * B inputs (B * nin, non-negative) through Linear layers with ReLU between them; the last
+ * layer's output is returned as it is. ReLU is the skip of non-positive inputs, so the
+ * first layer's input must be >= 0 (pixels, or a one-hot layer's output after ReLU).
+ */
+function linearStack(layers, h, B) {
+  for (const { nin, nout, W, b: bias } of layers) {
+    const out = new Float64Array(B * nout);
+    for (let b = 0; b < B; b++) out.set(bias, b * nout);
+    for (let j = 0; j < nin; j++) {
+      const row = j * nout; // one weight row, reused by the whole batch while it is in cache
+      for (let b = 0; b < B; b++) {
+        const v = h[b * nin + j];
+        if (v <= 0) continue; // ReLU (and the zeros of a sparse input)
+        const ob = b * nout;
+        for (let o = 0; o < nout; o++) out[ob + o] += v * W[row + o];
+      }
+    }
+    h = out;
+  }
+  return h;
+}
+
+/**
  * Decode B codes at once: codes (B arrays of N category indices) -> Bernoulli means,
- * a Float64Array (B * D). Layer 1 on a one-hot input is a sum of N weight rows; ReLU is
- * the skip of non-positive inputs; the sigmoid comes last (decode_codes).
+ * a Float64Array (B * D). Layer 1 on a one-hot input is a sum of N weight rows; the
+ * sigmoid comes last (decode_codes).
  */
 export function decodeBatch(dec, codes) {
   const B = codes.length;
   const first = dec.layers[0];
-  let h = new Float64Array(B * first.nout);
+  const h = new Float64Array(B * first.nout);
   for (let b = 0; b < B; b++) {
     const hb = b * first.nout;
     const code = codes[b];
@@ -52,23 +79,80 @@ export function decodeBatch(dec, codes) {
       for (let o = 0; o < first.nout; o++) h[hb + o] += first.W[row + o];
     }
   }
-  for (let l = 1; l < dec.layers.length; l++) {
-    const { nin, nout, W, b: bias } = dec.layers[l];
-    const out = new Float64Array(B * nout);
-    for (let b = 0; b < B; b++) out.set(bias, b * nout);
-    for (let j = 0; j < nin; j++) {
-      const row = j * nout; // one weight row, reused by the whole batch while it is in cache
-      for (let b = 0; b < B; b++) {
-        const v = h[b * nin + j];
-        if (v <= 0) continue; // ReLU
-        const ob = b * nout;
-        for (let o = 0; o < nout; o++) out[ob + o] += v * W[row + o];
-      }
+  const logits = linearStack(dec.layers.slice(1), h, B);
+  for (let p = 0; p < logits.length; p++) logits[p] = 1 / (1 + Math.exp(-logits[p]));
+  return logits;
+}
+
+/** B images (B * D pixels in [0, 1]) -> posterior logits (B * N * K), as CategoricalVAE.encode. */
+export function encodeBatch(model, images) {
+  return linearStack(model.encoder, Float64Array.from(images), images.length / model.D);
+}
+
+/** Logits (N * K) -> q(z|x): a softmax per variable, (N * K). */
+export function posteriorOf(logits, N, K) {
+  const q = new Float64Array(N * K);
+  for (let i = 0; i < N; i++) q.set(gumbelSoftmax(logits.subarray(i * K, (i + 1) * K), new Float64Array(K), 1), i * K);
+  return q;
+}
+
+/** KL(q || uniform) of each variable, sum_k q log(q K), as gvae.infer.variable_kl. */
+export function variableKl(q, N, K) {
+  const kl = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    for (let k = 0; k < K; k++) {
+      const v = q[i * K + k];
+      if (v > 0) kl[i] += v * Math.log(v * K);
     }
-    h = out;
   }
-  for (let p = 0; p < h.length; p++) h[p] = 1 / (1 + Math.exp(-h[p]));
-  return h;
+  return kl;
+}
+
+/**
+ * A drawing as MNIST digits were made (LeCun et al. 1998): the ink's bounding box scaled
+ * to fit a 20 x 20 box, keeping its aspect ratio (an area average, so strokes come out
+ * grey-edged), then placed in a 28 x 28 field with its centre of mass at the centre
+ * (pixel 14, 14: MNIST's own mean). ink: (h * w) values in [0, 1]. Returns (784) or null
+ * when nothing is drawn.
+ */
+export function mnistInput(ink, w, h, box = 20, side = 28) {
+  let top = h, bottom = -1, left = w, right = -1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (ink[y * w + x] <= 0) continue;
+      if (y < top) top = y;
+      if (y > bottom) bottom = y;
+      if (x < left) left = x;
+      if (x > right) right = x;
+    }
+  }
+  if (bottom < 0) return null;
+  const bw = right - left + 1, bh = bottom - top + 1;
+  const scale = box / Math.max(bw, bh);
+  const tw = Math.max(1, Math.round(bw * scale)), th = Math.max(1, Math.round(bh * scale));
+  const sum = new Float64Array(tw * th), count = new Float64Array(tw * th);
+  for (let y = top; y <= bottom; y++) {
+    const ty = Math.min(th - 1, Math.floor((y - top) * scale));
+    for (let x = left; x <= right; x++) {
+      const t = ty * tw + Math.min(tw - 1, Math.floor((x - left) * scale));
+      sum[t] += ink[y * w + x];
+      count[t] += 1;
+    }
+  }
+  let mass = 0, my = 0, mx = 0;
+  for (let t = 0; t < sum.length; t++) {
+    sum[t] /= count[t] || 1;
+    mass += sum[t];
+    my += sum[t] * Math.floor(t / tw);
+    mx += sum[t] * (t % tw);
+  }
+  const dy = Math.round(side / 2 - my / mass), dx = Math.round(side / 2 - mx / mass);
+  const out = new Float64Array(side * side);
+  for (let t = 0; t < sum.length; t++) {
+    const y = Math.floor(t / tw) + dy, x = (t % tw) + dx;
+    if (y >= 0 && y < side && x >= 0 && x < side) out[y * side + x] = Math.min(1, sum[t]);
+  }
+  return out;
 }
 
 export function decode(dec, code) {
@@ -145,8 +229,12 @@ function toByte(x) {
 const live = (globalThis.gvaeLive ??= {});
 live.trace = live.trace ?? null; // the benchmark sets an array: every draw pushes its latency
 live.numerics = {
-  parseDecoder,
+  parseModel,
   decodeBatch,
+  encodeBatch,
+  posteriorOf,
+  variableKl,
+  mnistInput,
   decode,
   hash32,
   pixelThresholds,
@@ -165,7 +253,7 @@ function loadDecoder({ url, version }) {
         if (!r.ok) throw new Error(`decoder download failed: HTTP ${r.status}`);
         return r.arrayBuffer();
       })
-      .then(parseDecoder);
+      .then(parseModel);
     promise.catch(() => decoders.delete(version)); // a later rerun may try again
     decoders.set(version, promise);
   }
@@ -253,6 +341,7 @@ const editor = (live.editor ??= {
   holding: false,
   deferred: [], // idle work waiting for the button to be released
   error: null, // why the page's decoder is unavailable, if it is
+  drawing: null, // the pad's last reading: {input (784), q (N * K), model}
 });
 
 function adoptEditorData(data) {
@@ -290,7 +379,7 @@ function scheduleSync() {
 
 function syncEditor() {
   clearTimeout(editor.timer);
-  if (!editor.send) return;
+  if (!editor.send || editor.holding) return; // a press began meanwhile: its release syncs
   editor.send("edit", {
     seq: editor.seq,
     code: editor.code,
@@ -298,6 +387,14 @@ function syncEditor() {
     b: editor.codeB,
     sample: editor.sample,
   });
+}
+
+/** The button held on the grid or the pad is up: sync the code, run the deferred work. */
+function releaseHold(element, event) {
+  editor.holding = false;
+  if (element.hasPointerCapture(event.pointerId)) element.releasePointerCapture(event.pointerId);
+  scheduleSync();
+  runDeferred();
 }
 
 function setVariable(i, k, event, kind) {
@@ -329,6 +426,8 @@ function paintDigit(ctx, means, sample, offset = 0, side = 28) {
 // ---------------------------------------------------------------------------------------
 
 const USED_SHARE = 0.25; // a row whose KL is a quarter of log K or more is bold
+const PAD = 280; // the drawing pad's pixels: ten per MNIST pixel
+const STROKE = 24; // a pen about 2.4 MNIST pixels wide once a digit is scaled to 20 px tall
 
 class EditorView {
   constructor(root) {
@@ -338,6 +437,8 @@ class EditorView {
     this.drawnCode = null;
     this.cells = [];
     this.fallback = null;
+    this.withPad = false;
+    this.inked = false;
   }
 
   build() {
@@ -373,9 +474,13 @@ class EditorView {
     this.grid.style.setProperty("--k", K);
     this.grid.append(el("span", { class: "gv-corner" }));
     for (let k = 0; k < K; k++) this.grid.append(el("span", { class: "gv-col", text: String(k) }));
+    this.grid.classList.toggle("gv-with-q", this.withPad);
+    if (this.withPad) this.grid.append(el("span", { class: "gv-col", text: "max q" }));
     this.cells = [];
     this.rows = [];
+    this.certainty = [];
     for (let i = 0; i < N; i++) {
+      if (i > 0 && this.withPad) this.grid.append(this.certainty[i - 1]);
       this.rows.push(el("span", { class: "gv-row", text: `z${i}`, "data-testid": `gvae-row-${i}` }));
       this.grid.append(this.rows[i]);
       const row = [];
@@ -394,15 +499,154 @@ class EditorView {
         this.grid.append(cell);
       }
       this.cells.push(row);
+      this.certainty.push(el("span", { class: "gv-sure", "data-testid": `gvae-certainty-${i}` }));
     }
+    if (this.withPad) this.grid.append(this.certainty[N - 1]);
     this.cells[0][0].tabIndex = 0;
     this.canvas = el("canvas", { class: "gv-digit", width: 28, height: 28, "data-testid": "gvae-digit", role: "img" });
     this.ctx = this.canvas.getContext("2d");
     this.badge = el("div", { class: "gv-badge" });
     const figure = el("div", { class: "gv-figure" }, this.canvas, this.badge);
-    this.root.append(toolbar, el("div", { class: "gv-editor" }, this.grid, figure));
+    const parts = this.withPad ? [this.buildPad(), this.grid, figure] : [this.grid, figure];
+    this.root.append(toolbar, el("div", { class: "gv-editor" }, ...parts));
     this.listen();
     this.drawnCode = null;
+    this.inked = false; // a new pad is empty: the last page's drawing is gone with it
+    editor.drawing = null;
+    this.markPosterior();
+  }
+
+  // -- the drawing pad: what the hand draws, encoded as it draws -------------------------
+  buildPad() {
+    this.pad = el("canvas", { class: "gv-pad", width: PAD, height: PAD, "data-testid": "gvae-draw", role: "img", "aria-label": "Drawing pad: draw a digit" });
+    this.padCtx = this.pad.getContext("2d", { willReadFrequently: true });
+    this.input = el("canvas", { class: "gv-input", width: 28, height: 28, "data-testid": "gvae-draw-input", role: "img", "aria-label": "The encoder's input: the drawing as an MNIST digit" });
+    this.inputCtx = this.input.getContext("2d");
+    const clear = el("button", { type: "button", "data-testid": "gvae-draw-clear", text: "Clear" });
+    clear.onclick = () => this.clearPad();
+    this.stats = el("div", { class: "gv-draw-note gv-draw-stats", "data-testid": "gvae-draw-stats" });
+    this.listenPad();
+    const row = el("div", { class: "gv-draw-row" }, clear, this.input, el("span", { class: "gv-draw-note", text: "input" }));
+    return el("div", { class: "gv-draw" }, this.pad, row, this.stats);
+  }
+
+  listenPad() {
+    const pad = this.pad;
+    let last = null;
+    const at = (e) => {
+      const r = pad.getBoundingClientRect();
+      return [((e.clientX - r.left) * PAD) / r.width, ((e.clientY - r.top) * PAD) / r.height];
+    };
+    pad.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0) return;
+      e.preventDefault(); // no scrolling or text selection while drawing
+      pad.setPointerCapture(e.pointerId);
+      editor.holding = true; // no rerun until the stroke ends
+      last = at(e);
+      this.stroke(last, last);
+      this.encodeDrawing(e);
+    });
+    pad.addEventListener("pointermove", (e) => {
+      if (!last) return;
+      const points = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+      for (const p of points.length ? points : [e]) {
+        const next = at(p);
+        this.stroke(last, next);
+        last = next;
+      }
+      this.encodeDrawing(e);
+    });
+    const end = (e) => {
+      if (!last) return;
+      last = null;
+      releaseHold(pad, e);
+    };
+    pad.addEventListener("pointerup", end);
+    pad.addEventListener("pointercancel", end);
+  }
+
+  stroke([x0, y0], [x1, y1]) {
+    const ctx = this.padCtx;
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = STROKE;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.fillStyle = "#fff";
+    ctx.beginPath();
+    if (x0 === x1 && y0 === y1) {
+      ctx.arc(x0, y0, STROKE / 2, 0, 2 * Math.PI); // a dot: a zero-length line draws nothing
+      ctx.fill();
+    } else {
+      ctx.moveTo(x0, y0);
+      ctx.lineTo(x1, y1);
+      ctx.stroke();
+    }
+    this.inked = true;
+  }
+
+  /** The pad as MNIST input -> q(z|x) -> its argmax code, which becomes the editor's. */
+  encodeDrawing(event) {
+    const model = editor.decoder;
+    if (!this.inked || !model) return; // the model's weights are still loading
+    const pixels = this.padCtx.getImageData(0, 0, PAD, PAD).data;
+    const ink = new Float64Array(PAD * PAD);
+    for (let p = 0; p < ink.length; p++) ink[p] = pixels[4 * p + 3] / 255;
+    const input = mnistInput(ink, PAD, PAD);
+    if (!input) return;
+    const { N, K } = editor;
+    const q = posteriorOf(encodeBatch(model, input), N, K);
+    editor.drawing = { input, q, model };
+    this.inputCtx.putImageData(paintDigit(this.inputCtx, input, false), 0, 0);
+    const code = Array.from({ length: N }, (_, i) => {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (q[i * K + k] > q[i * K + best]) best = k;
+      return best;
+    });
+    this.markPosterior();
+    editor.start = [...code]; // Reset comes back to the drawing's code
+    if (sameList(code, editor.code)) this.refresh(event, "draw");
+    else {
+      editor.code = code;
+      editorChanged(event, "draw");
+    }
+  }
+
+  clearPad() {
+    this.padCtx.clearRect(0, 0, PAD, PAD);
+    this.inputCtx.clearRect(0, 0, 28, 28);
+    this.inked = false;
+    editor.drawing = null;
+    this.markPosterior();
+  }
+
+  // Shade each cell by q(z_i = k | x) of the drawing; per row its certainty (max q), and
+  // the drawing's KL to the uniform prior.
+  markPosterior() {
+    if (!this.withPad) return;
+    const { N, K } = editor;
+    const q = editor.drawing ? editor.drawing.q : null;
+    // Only what changed is written: each write restyles its cell in the next frame, and
+    // the shading's 1 % steps are finer than the eye's.
+    const set = (node, text, write) => node.gvaeShown !== text && write((node.gvaeShown = text));
+    let sure = 0;
+    for (let i = 0; i < N; i++) {
+      let best = 0;
+      for (let k = 0; k < K; k++) {
+        const v = q ? q[i * K + k] : 0;
+        best = Math.max(best, v);
+        const cell = this.cells[i][k];
+        set(cell, v.toFixed(2), (text) => cell.style.setProperty("--q", text));
+      }
+      sure += best;
+      const row = this.certainty[i];
+      set(row, q ? best.toFixed(2) : "", (text) => (row.textContent = text));
+    }
+    if (!q) {
+      this.stats.textContent = "Draw a digit: the encoder reads it as you draw";
+      return;
+    }
+    const kl = variableKl(q, N, K).reduce((a, b) => a + b, 0);
+    this.stats.dataset.kl = kl.toFixed(4);
+    this.stats.textContent = `KL to prior ${kl.toFixed(1)} nats\nmean max q ${(sure / N).toFixed(2)}`;
   }
 
   cellAt(x, y) {
@@ -439,13 +683,7 @@ class EditorView {
       this.preview = cell;
       this.refresh(e, "hover");
     });
-    const release = (e) => {
-      if (!editor.holding) return;
-      editor.holding = false;
-      if (grid.hasPointerCapture(e.pointerId)) grid.releasePointerCapture(e.pointerId);
-      scheduleSync();
-      runDeferred();
-    };
+    const release = (e) => editor.holding && releaseHold(grid, e);
     grid.addEventListener("pointerup", release);
     grid.addEventListener("pointercancel", release);
     grid.addEventListener("pointerleave", (e) => {
@@ -496,7 +734,13 @@ class EditorView {
   }
 
   update(data) {
-    if (this.cells.length !== editor.N || this.cells[0].length !== editor.K) this.build();
+    const withPad = Boolean(data.draw);
+    if (this.cells.length !== editor.N || this.cells[0].length !== editor.K || this.withPad !== withPad) {
+      this.withPad = withPad;
+      this.build();
+    }
+    // Another model arrived: read the drawing again with its encoder.
+    if (this.withPad && editor.drawing && editor.drawing.model !== editor.decoder) this.encodeDrawing(null);
     this.markUsage(data.usage);
     this.fallback = data.fallback;
     this.fallbackCode = data.code;
@@ -1285,15 +1529,21 @@ export default function render(component) {
     const style = el("link", { rel: "stylesheet", href: data.css });
     root.style.visibility = "hidden"; // no unstyled flash while it loads
     style.onload = style.onerror = () => (root.style.visibility = "");
-    parentElement.append(style, root);
+    parentElement.replaceChildren(style, root); // nothing an earlier mount left behind
     view = new VIEWS[data.view](root);
     instances.set(parentElement, view);
   }
   view.root.classList.toggle("gv-talk", Boolean(data.talk));
+  // Streamlit can run a mount's cleanup while its element stays on the page, with or
+  // without a render after it (the theme switching in place does both): a cleanup acts
+  // only once the element has left the page and no later render came.
+  const mount = (view.mount = {});
+  const cleanup = (teardown) => () =>
+    setTimeout(() => view.mount === mount && !parentElement.isConnected && teardown(), 0);
   if (data.view === "playground") {
     view.send = setStateValue;
     view.update(data);
-    return () => instances.delete(parentElement);
+    return cleanup(() => instances.delete(parentElement));
   }
   // The editor's three views share one state; the editor view speaks for them.
   if (data.view === "editor") editor.send = setStateValue;
@@ -1307,6 +1557,7 @@ export default function render(component) {
       (decoder) => {
         if (editor.version !== data.decoder.version) return;
         editor.decoder = decoder;
+        for (const v of editor.views) if (v.inked) v.encodeDrawing(null); // drawn while it loaded
         for (const v of editor.views) v.refresh(null, "data");
       },
       (error) => {
@@ -1320,14 +1571,14 @@ export default function render(component) {
   editor.views.add(view);
   view.update(data);
   if (changed) for (const other of editor.views) if (other !== view) other.refresh(null, "data");
-  return () => {
+  return cleanup(() => {
     editor.views.delete(view);
     instances.delete(parentElement);
-    if (view instanceof EditorView) {
+    if (view instanceof EditorView && editor.send === setStateValue) {
       // Leaving the page: a pending report would rerun the next page. The next mount
       // resends it (its `ack` is behind).
       clearTimeout(editor.timer);
       editor.send = null;
     }
-  };
+  });
 }

@@ -14,6 +14,7 @@ export default function (component) {
   const { data, setTriggerValue } = component;
   const stage = (window.__gvaeStage = window.__gvaeStage || {});
   stage.send = setTriggerValue; // the latest mount's sender
+  stage.shown = { talk: Boolean(data.talk), dark: Boolean(data.dark) }; // as this run drew them
 
   // Every page load is a new Streamlit session: a reload, a deep link, a talk slide. The
   // tab keeps its job-board key, so that a training started before is still this tab's
