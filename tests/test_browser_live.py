@@ -572,7 +572,7 @@ def check_the_drawing(page, model) -> str:
     sure = [page.get_by_test_id(f"gvae-certainty-{i}").inner_text() for i in range(20)]
     assert sure == [f"{v:.2f}" for v in q[0].max(-1)]
     shade = float(cell(page, 5, 3).evaluate("c => c.style.getPropertyValue('--q')"))
-    assert abs(shade - q[0, 5, 3]) <= 5e-3  # shown to 1 %
+    assert abs(shade - q[0, 5, 3]) <= 0.05 + 1e-9  # shaded in tenths
     kl = float(page.get_by_test_id("gvae-draw-stats").get_attribute("data-kl"))
     assert abs(kl - (q[0] * np.log(q[0] * 10)).sum()) <= 1e-3
     expected = to_uint8(torch_images(model, [[int(c) for c in code]])[0]).astype(int)
