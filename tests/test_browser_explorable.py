@@ -158,6 +158,15 @@ def test_editing_drawing_and_the_link_that_reopens_it(html_file, offline, model)
     drawn = "".join(str(v) for v in q[0].argmax(-1))
     page.wait_for_function(f"() => location.hash.includes('z={drawn}')")
     assert pressed_code(page) == drawn
+    # Another link in the same tab (only the hash changes: no page load) is followed.
+    other = "0123456789" * 2
+    digit = page.get_by_test_id("gvae-digit")
+    page.evaluate(f"() => {{ location.hash = 'z={other}&tau=0.2' }}")
+    expect(digit).to_have_attribute("data-code", other)
+    expect(page.get_by_test_id("gvae-tau")).to_have_attribute("aria-valuetext", "τ = 0.2")
+    assert pressed_code(page) == other
+    page.evaluate(f"() => {{ location.hash = 'z={drawn}' }}")
+    expect(digit).to_have_attribute("data-code", drawn)
     # The link reopens the same code (a new page load of the same URL).
     link = page.url
     page.goto("about:blank")

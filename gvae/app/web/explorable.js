@@ -212,6 +212,24 @@ function mountTheme() {
   apply();
 }
 
+/** A link to this file with another hash, opened in the same tab, loads no page: read it. */
+function followHash(model) {
+  const fromHash = readHash(model.N, model.K);
+  if (fromHash.code) {
+    // As a rerun that has seen every edit: the views take this code over their own.
+    Object.assign(editorState, { code: fromHash.code, start: [...fromHash.code], ack: editor.seq });
+  }
+  const view = instances.get(document.getElementById("playground"));
+  if (fromHash.probs) pgState.probs = fromHash.probs;
+  if (fromHash.tau !== undefined) pgState.tau = fromHash.tau;
+  if (fromHash.seed !== undefined) pgState.seed = fromHash.seed;
+  pgState.ack = view ? view.seq : pgState.ack;
+  document.querySelector("[data-testid=gvae-k]").value = String(pgState.probs.length);
+  document.querySelector("[data-testid=gvae-seed]").value = String(pgState.seed);
+  renderEditor(model);
+  renderPlayground();
+}
+
 async function start() {
   let model;
   try {
@@ -231,6 +249,7 @@ async function start() {
   mountPlaygroundControls();
   mountTheme();
   writeHash();
+  window.addEventListener("hashchange", () => followHash(model));
   document.documentElement.dataset.ready = "true"; // for tests: everything is mounted
 }
 
