@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import plotly.graph_objects as go
+
+# plotly looks pandas up in sys.modules without importing it, so while another thread
+# imports pandas (the app's warm-up, another session's table) a figure built here would
+# meet it half-initialized ("partially initialized module 'pandas' has no attribute
+# 'Series'"). Importing it before the first figure waits until it is whole; the library
+# alone (no Streamlit, no pandas) skips it.
+with contextlib.suppress(ImportError):
+    import pandas  # noqa: F401
 
 from gvae.app.palette import COLORS
 from gvae.config import ESTIMATORS
