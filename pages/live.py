@@ -2,11 +2,11 @@
 
 One st.components.v2 component, "gvae_live", draws four views: the latent editor, its
 atlas, its interpolation, and the Gumbel playground. Its inline script is a short
-loader; the module itself (about 45 kB), its stylesheet, the model's weights (decoder and encoder, 4.6 MB)
-and the playground's noise are served as files by Streamlit's media file manager under
-content-hashed URLs, so a rerun sends a few hundred bytes of JSON, and the browser
-fetches the module once per page load and a decoder once per model version (live.js
-caches both). The pure parts (weights to bytes, edit validation) live in gvae.app.live.
+loader; the module itself (about 60 kB), its stylesheet, the model's weights (decoder
+and encoder, 4.6 MB) and the playground's noise are served as files by Streamlit's media
+file manager under content-hashed URLs, so a rerun sends a few hundred bytes of JSON, and
+the browser fetches the module once per page load and the weights once per model version
+(live.js caches both). The pure parts (weights to bytes, edit validation) live in gvae.app.live.
 
 Not a page itself. Pages import it; no page imports another page.
 """
