@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.speed import cli_steps_per_s, percentile
-from gvae.trainer import flush_subnormals
+from gvae.trainer import prepare_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -120,7 +120,7 @@ def overhead(seconds: float) -> dict:
     windows of one run so both see the same background load."""
     import gvae
 
-    flush_subnormals()  # before the first Trainer, as gvae.train does
+    prepare_cpu()  # before the first Trainer, as gvae.train does
     images, _ = gvae.load_mnist("train", limit=10000)
 
     def app_rate() -> tuple[float, gvae.TrainConfig]:

@@ -191,11 +191,11 @@ def train_throughput(seconds: float, rounds: int = 2, epochs: int = 1000) -> Non
     in a plain loop, alternating."""
     from dataclasses import replace
 
-    from benchmarks.speed import cli_steps_per_s, flush_subnormals
+    from benchmarks.speed import cli_steps_per_s, prepare_cpu
     from gvae.config import QUICK_DEMO
     from gvae.trainer import Trainer
 
-    flush_subnormals()
+    prepare_cpu()
 
     os.environ.setdefault("GVAE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
     app, cli = [], []
@@ -285,9 +285,9 @@ def digits_step(target: float = 130.0, every: int = 100) -> int:
     from gvae.config import QUICK_DEMO
     from gvae.data import fixed_test_set
     from gvae.metrics import evaluate
-    from gvae.trainer import Trainer, flush_subnormals
+    from gvae.trainer import Trainer, prepare_cpu
 
-    flush_subnormals()
+    prepare_cpu()
     test, _ = fixed_test_set(limit=1000)
     trainer = Trainer(QUICK_DEMO)
     while not trainer.done:

@@ -25,7 +25,7 @@ from benchmarks.speed import print_table
 from gvae import data
 from gvae.config import QUICK_DEMO, TrainConfig
 from gvae.metrics import evaluate
-from gvae.trainer import Trainer, flush_subnormals
+from gvae.trainer import Trainer, prepare_cpu
 
 
 def with_overrides(config: TrainConfig, assignments: list[str]) -> TrainConfig:
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    flush_subnormals()  # as gvae.train and the Train page's worker run
+    prepare_cpu()  # as gvae.train and the Train page's worker run
     config = with_overrides(QUICK_DEMO, args.set)
     print(f"machine: {machine()}")
     print(f"config: {config}")

@@ -22,7 +22,7 @@ from benchmarks.machine import describe as machine
 from benchmarks.speed import matmul_gflops, print_table, time_steps
 from gvae.config import TrainConfig
 from gvae.model import CategoricalVAE
-from gvae.trainer import Trainer, flush_subnormals
+from gvae.trainer import Trainer, prepare_cpu
 
 KINDS = {
     "matrix products (mm, addmm)": ("aten::mm", "aten::addmm"),
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    flush_subnormals()  # as gvae.train and the Train page's worker run
+    prepare_cpu()  # as gvae.train and the Train page's worker run
     trainer = Trainer(TrainConfig(epochs=1000), data_dir=args.data_dir)
     plain = statistics.median(time_steps(trainer.train_step, 30, args.steps))
     gflops = matmul_gflops()

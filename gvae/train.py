@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gvae.config import TrainConfig, add_arguments, from_args, given
 from gvae.errors import CheckpointError, GvaeError, NonFiniteLossError
-from gvae.trainer import Trainer, flush_subnormals
+from gvae.trainer import Trainer, prepare_cpu
 from gvae.weights import SUFFIX, is_shipped
 
 
@@ -102,7 +102,7 @@ def make_trainer(args: argparse.Namespace) -> Trainer:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    flush_subnormals()  # before the Trainer loads data
+    prepare_cpu()  # before the Trainer loads data
     try:
         check_out(args.out)
         trainer = make_trainer(args)

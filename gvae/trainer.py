@@ -33,15 +33,41 @@ STATE_FORMAT = "gvae-training-state"
 COMPILE_ENV = "GVAE_COMPILE"
 
 
-def flush_subnormals() -> None:
-    """Treat subnormal floats as zero, before torch starts its worker threads.
+def prepare_cpu() -> None:
+    """Set this process up for training on the CPU, before torch starts its threads.
 
-    Relaxed samples at a low tau hold values below 1e-38; x86 CPUs handle such subnormal
-    floats in microcode, far slower than normal ones, and zero is as good here. Call it
-    before anything runs on torch's threads: they copy the setting when they start, and a
-    late call left them slow (9 instead of 5 ms a step from epoch 2, docs/benchmarks.md).
-    The one place gvae sets it: gvae.train, the Train page's worker and the benchmarks."""
+    1. Subnormal floats count as zero. Relaxed samples at a low tau hold values below
+       1e-38; x86 CPUs handle such floats in microcode, far slower than normal ones, and
+       zero is as good here. torch's threads copy the setting when they start: a late call
+       left them slow (9 instead of 5 ms a step from epoch 2).
+    2. glibc keeps freed memory. Every step frees and reallocates activations of 80-400 KB;
+       by default glibc hands such blocks back to the kernel (mmap above 128 KB, trimming
+       the heap's top) and the next step faults them in again, page by page: 80 faults a
+       step with one thread, 13 with two. With both thresholds raised they stay in the
+       heap (1 fault a step, a 5% faster step on one thread; docs/benchmarks.md).
+
+    The one place gvae sets these: gvae.train, the Train page's worker and the benchmarks."""
     torch.set_flush_denormal(True)
+    _keep_freed_memory()
+
+
+def _keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30) -> bool:
+    """mallopt(M_MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD) on glibc; False elsewhere.
+    32 MiB is the largest mmap threshold glibc accepts on 64-bit systems."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt  # glibc and musl's stub have it; musl's does nothing
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, mmap_threshold)) and bool(
+        mallopt(m_trim_threshold, trim_threshold)
+    )
 
 
 def pick_device(name: str = "auto") -> torch.device:

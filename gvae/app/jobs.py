@@ -210,9 +210,9 @@ def _worker_main(
     import torch
 
     _name_process(WORKER_NAME)
-    from gvae.trainer import flush_subnormals
+    from gvae.trainer import prepare_cpu
 
-    flush_subnormals()  # as gvae.train does
+    prepare_cpu()  # as gvae.train does
     try:
         trainer = _load_trainer(config, data_dir, state_path)
     except Exception as error:  # sent back, raised by TrainingJob() in the front end
