@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # torch is imported where tensors are made: the app's viewers
 
 DATA_DIR_ENV = "GVAE_DATA_DIR"
 TEST_BINARIZATION_SEED = 0  # the fixed evaluation set (docs/evaluation.md)
+VALIDATION_START = 50_000  # training images from here on form the validation split
 
 
 @dataclass(frozen=True)
@@ -218,15 +219,34 @@ def binarize(
     return torch.lt(noise, images, out=out)
 
 
+def _binarized_once(images: torch.Tensor) -> torch.Tensor:
+    """The protocol's fixed bits: one torch.bernoulli draw with a generator seeded 0."""
+    import torch
+
+    generator = torch.Generator().manual_seed(TEST_BINARIZATION_SEED)
+    return torch.bernoulli(images, generator=generator)  # the protocol's exact call
+
+
 def fixed_test_set(data_dir=None, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The evaluation protocol's test set: the 10,000 test images in file order,
     binarized once with a generator seeded 0, so every version is scored on the same bits.
     """
-    import torch
-
     images, labels = load_mnist("test", data_dir)
-    generator = torch.Generator().manual_seed(TEST_BINARIZATION_SEED)
-    binary = torch.bernoulli(images, generator=generator)  # the protocol's exact call
+    binary = _binarized_once(images)
+    if limit is not None:
+        binary, labels = binary[:limit], labels[:limit]
+    return binary, labels
+
+
+def fixed_validation_set(
+    data_dir=None, limit: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where recipes are chosen, never the test set: the last 10,000 training images,
+    binarized once as the test set is. A run with train_size=VALIDATION_START (50,000)
+    never sees them."""
+    images, labels = load_mnist("train", data_dir)
+    binary = _binarized_once(images[VALIDATION_START:])
+    labels = labels[VALIDATION_START:]
     if limit is not None:
         binary, labels = binary[:limit], labels[:limit]
     return binary, labels

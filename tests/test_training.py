@@ -334,3 +334,22 @@ def test_thread_tuner_follows_the_faster_thread_count():
     used = run(2000)
     assert used[1] > 0.85 * 2000
     assert tuner.steps_per_s[1] > tuner.steps_per_s[2]
+
+
+def test_the_validation_split_is_the_training_tail_a_50000_image_run_never_sees(capsys):
+    """Recipes are chosen on --split valid, never on the test set: the last 10,000
+    training images, binarized once as the test set is."""
+    from gvae.data import VALIDATION_START, fixed_validation_set
+
+    grey, _ = load_mnist("train")
+    valid, labels = fixed_validation_set(limit=30)
+    expected = torch.bernoulli(grey[VALIDATION_START:], generator=torch.Generator().manual_seed(0))
+    assert torch.equal(valid, expected[:30]) and len(fixed_validation_set()[0]) == 10_000
+    assert torch.equal(labels, load_mnist("train")[1][VALIDATION_START : VALIDATION_START + 30])
+    trainer = Trainer(TrainConfig(max_steps=1, train_size=VALIDATION_START))
+    assert len(trainer.images) == VALIDATION_START and torch.equal(trainer.images, grey[:50_000])
+    args = [str(gvae.DEFAULT_WEIGHTS), "--split", "valid", "--limit", "20", "--iw-samples", "5"]
+    assert evaluate_cli.main([*args, "--no-progress"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["split"] == "valid" and metrics["n_images"] == 20
+    assert metrics["protocol"].startswith("the last 10,000 MNIST training images")
