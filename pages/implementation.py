@@ -6,6 +6,7 @@ import streamlit as st
 
 from gvae.app import article
 from gvae.app.bounds import binarize_digit
+from gvae.app.estimators import PUBLISHED_NOTE, estimator_rows, recipe_text
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid
 from gvae.app.params import parse_choice
@@ -40,6 +41,10 @@ st.caption(
     "layers and nothing after the last: the encoder returns the logits of q(z|x), the decoder the "
     "logits of Bernoulli pixels."
 )
+
+st.header("Three estimators, trained alike", anchor="estimators")
+table(estimator_rows(), hide_index=True)
+st.caption(f"{recipe_text()} {PUBLISHED_NOTE}")
 
 st.header("The article's five bugs, measured", anchor="bugs")
 explain(

@@ -181,6 +181,20 @@ def test_implementation_page_shows_each_bug_with_a_measurement(bug, check):
     assert len(at.code) == 2 and at.code[0].value != at.code[1].value
 
 
+def test_implementation_page_tables_the_estimators_from_their_cards():
+    from gvae.weights import WEIGHTS_DIR, load_card
+
+    at = new_app(page="pages/implementation.py")
+    assert_no_exception(at)
+    shown = at.dataframe[0].value
+    assert list(shown["estimator"]) == ["gumbel", "st-gumbel", "reinmax"]
+    for i, estimator in enumerate(shown["estimator"]):
+        card = load_card(WEIGHTS_DIR / f"gvae-{estimator}.safetensors")
+        assert shown["test IW-NLL"][i] == round(card["metrics"]["iw_nll"], 2)
+        assert shown["epochs"][i] == card["epochs_completed"]
+    assert any("Jang et al. (2017), Table 1" in c.value for c in at.caption)
+
+
 # -- Talk and Export ------------------------------------------------------------------------------
 def test_talk_page_lists_every_slide_with_its_link():
     from gvae.app.talk import load_talk
