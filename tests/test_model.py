@@ -123,6 +123,41 @@ def test_reconstruction_from_logits_matches_bernoulli_log_prob_and_stays_finite(
     assert torch.isfinite(wrong.loss) and wrong.loss.item() == pytest.approx(784 * 200)
 
 
+@pytest.mark.parametrize("scale", [1.0, 8.0, 40.0])
+@pytest.mark.parametrize("shape", [(100, 784), (3, 7, 784)])
+def test_bernoulli_nll_is_pytorchs_bce_with_logits_and_its_gradient(scale, shape):
+    """Pinned to F.binary_cross_entropy_with_logits: the value as close to a float64
+    reference as PyTorch's own float32 one is, and the same gradient."""
+    import torch.nn.functional as F
+
+    from gvae.elbo import bernoulli_nll
+
+    g = torch.Generator().manual_seed(int(scale))
+    logits = (torch.randn(shape, generator=g) * scale).requires_grad_()
+    x = torch.bernoulli(torch.full(shape, 0.3), generator=g)
+    weights = torch.rand(shape[:-1], generator=g)
+
+    def bce(lg, target):
+        return F.binary_cross_entropy_with_logits(lg, target, reduction="none").sum(-1)
+
+    reference = bce(logits.detach().double(), x.double())
+    theirs, ours = bce(logits.detach(), x), bernoulli_nll(logits, x)
+    tolerance = 2 * (theirs.double() - reference).abs().max().item() + 1e-5
+    assert (ours.double() - reference).abs().max().item() <= tolerance
+    (gradient,) = torch.autograd.grad((ours * weights).sum(), logits)
+    lg = logits.detach().requires_grad_()
+    (expected,) = torch.autograd.grad((bce(lg, x) * weights).sum(), lg)
+    torch.testing.assert_close(gradient, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_bernoulli_nll_passes_gradcheck_in_float64():
+    from gvae.elbo import bernoulli_nll
+
+    logits = (torch.randn(3, 16, dtype=torch.float64) * 6).requires_grad_()
+    x = torch.bernoulli(torch.full((3, 16), 0.5, dtype=torch.float64))
+    assert torch.autograd.gradcheck(lambda lg: bernoulli_nll(lg, x), (logits,))
+
+
 @pytest.mark.parametrize("estimator", gvae.ESTIMATORS)
 def test_loss_backpropagates_into_the_encoder(estimator):
     model = CategoricalVAE()

@@ -79,7 +79,7 @@ GVAE_SOURCE = {  # per bug: gvae's functions that fix it, as (module file, quali
     "relu_logits": [("model.py", "mlp"), ("model.py", "CategoricalVAE.encode")],
     "tau_schedule": [("schedule.py", "TemperatureSchedule.__call__")],
     "grey_pixels": [("data.py", "binarize")],
-    "sigmoid_log": [("elbo.py", "bernoulli_nll")],
+    "sigmoid_log": [("elbo.py", "_BernoulliNLL.forward"), ("elbo.py", "_BernoulliNLL.backward")],
     "raw_logits": [("model.py", "CategoricalVAE.decode_codes")],
 }
 
