@@ -30,19 +30,20 @@ def estimator_rows(folder: Path = WEIGHTS_DIR) -> list[dict]:
         rows.append(
             {
                 "estimator": estimator,
-                "test −ELBO": _rounded(metrics.get("neg_elbo")),
-                "test IW-NLL": _rounded(metrics.get("iw_nll")),
-                "published bound": PUBLISHED.get(estimator),
-                "epochs": card.get("epochs_completed"),
-                "train minutes": _rounded(card.get("train_seconds", 0) / 60, 0),
+                "test −ELBO": _fixed(metrics.get("neg_elbo")),
+                "test IW-NLL": _fixed(metrics.get("iw_nll")),
+                "published bound": _fixed(PUBLISHED.get(estimator), 1),
+                "epochs": _fixed(card.get("epochs_completed"), 0),
+                "train minutes": _fixed(card.get("train_seconds", 0) / 60, 0),
                 "τ": f"{recipe.get('tau0')} → {recipe.get('tau_min')}",
             }
         )
     return rows
 
 
-def _rounded(value, digits: int = 2):
-    return round(value, digits) if isinstance(value, (int, float)) else None
+def _fixed(value, digits: int = 2) -> str:
+    """A number as the table shows it (st.table would print every float with 4 decimals)."""
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "—"
 
 
 def recipe_text(folder: Path = WEIGHTS_DIR) -> str:
