@@ -42,9 +42,17 @@ st.caption(
     "logits of Bernoulli pixels."
 )
 
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def estimator_table() -> tuple[list[dict], str]:
+    """The three cards, read once per server, not at every rerun of this page."""
+    return estimator_rows(), recipe_text()
+
+
 st.header("Three estimators, trained alike", anchor="estimators")
-table(estimator_rows(), hide_index=True)
-st.caption(f"{recipe_text()} {PUBLISHED_NOTE}")
+rows, recipe = estimator_table()
+table(rows, hide_index=True)
+st.caption(f"{recipe} {PUBLISHED_NOTE}")
 
 st.header("The article's five bugs, measured", anchor="bugs")
 explain(
