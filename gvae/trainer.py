@@ -153,6 +153,8 @@ class Trainer:
         self.generator = torch.Generator(self.device).manual_seed(c.seed)
         self.step = 0
         self.history: list[dict] = []
+        # The recipes a resumed run had before a flag changed it: {"until_step", "train_config"}.
+        self.earlier_phases: list[dict] = []
         self.stop_event = threading.Event()
         self.elapsed_s = 0.0  # time spent inside train_step, summed over sessions
         self._order: tuple[int, torch.Tensor] | None = None  # (epoch, its image order)
@@ -314,6 +316,7 @@ class Trainer:
             else {},
             "torch_version": str(torch.__version__),  # a str subclass: plain str for weights_only
             "device": str(self.device),
+            **({"earlier_phases": self.earlier_phases} if self.earlier_phases else {}),
         }
 
     def save_model(self, path, card: dict | None = None) -> Path:
@@ -330,6 +333,7 @@ class Trainer:
             "step": self.step,
             "elapsed_s": self.elapsed_s,
             "history": self.history,
+            "earlier_phases": self.earlier_phases,
         }
 
     def save_state(self, path) -> Path:
@@ -350,6 +354,10 @@ class Trainer:
         trainer.step = state["step"]
         trainer.elapsed_s = state["elapsed_s"]
         trainer.history = list(state["history"])
+        trainer.earlier_phases = list(state.get("earlier_phases", []))
+        before = TrainConfig.from_dict(state["train_config"]).to_dict()
+        if config.to_dict() != before:  # a flag changed the recipe from here on
+            trainer.earlier_phases.append({"until_step": state["step"], "train_config": before})
         return trainer
 
     @classmethod

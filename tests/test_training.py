@@ -353,3 +353,22 @@ def test_the_validation_split_is_the_training_tail_a_50000_image_run_never_sees(
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["split"] == "valid" and metrics["n_images"] == 20
     assert metrics["protocol"].startswith("the last 10,000 MNIST training images")
+
+
+def test_a_resume_that_changes_the_recipe_records_the_earlier_one_in_the_card(images, tmp_path):
+    first = Trainer(TrainConfig(epochs=1, max_steps=6, batch_size=50), images=images)
+    first.run()
+    first.save_state(tmp_path / "run.state")
+
+    same = Trainer.load_state(tmp_path / "run.state", images=images)
+    assert same.earlier_phases == [] and "earlier_phases" not in same.card()
+
+    changed = Trainer.load_state(tmp_path / "run.state", images=images, max_steps=9, tau_min=0.1)
+    changed.run()
+    assert changed.card()["earlier_phases"] == [
+        {"until_step": 6, "train_config": first.config.to_dict()}
+    ]
+    changed.save_state(tmp_path / "run2.state")
+    again = Trainer.load_state(tmp_path / "run2.state", images=images, max_steps=12)
+    assert [p["until_step"] for p in again.card()["earlier_phases"]] == [6, 9]
+    assert again.card()["earlier_phases"][1]["train_config"]["tau_min"] == 0.1
