@@ -15,6 +15,7 @@ from pages import stage
 from pages.common import (
     keep_alive,
     model_selector,
+    preload_frontend,
     use_app_navigation,
     warm_up_in_background,
 )
@@ -63,3 +64,5 @@ keep_kept()  # widgets a page keeps (pages.state) survive a visit to another pag
 mount_talk_keys(page)  # PageDown / PageUp / arrows move through talk.toml from any page
 page.run()
 warm_up_in_background()
+with st.sidebar:
+    preload_frontend()  # the lazily loaded element code, while the first page is read

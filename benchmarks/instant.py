@@ -137,9 +137,24 @@ def server_memory(browser, url: str, process, sessions: int) -> tuple[float, boo
     return rss_kb / 1024, "libtorch" in maps
 
 
+def cold_starts(browser, starts: int) -> None:
+    """Print each deep link's cold start, median of `starts` fresh servers."""
+    print(f"cold start, `streamlit run` -> first picture / page complete, median of {starts}:")
+    pictures, completes = {}, {}
+    for name, path in DEEP_LINKS.items():
+        times = [cold_start(browser, path) for _ in range(starts)]
+        pictures[name] = statistics.median(t for t, _ in times)
+        completes[name] = statistics.median(t for _, t in times)
+        print(f"  {name:24s} {pictures[name]:.2f} s / {completes[name]:.2f} s")
+    print(
+        f"  worst median: first picture {max(pictures.values()):.2f} s (target 1.5 s), "
+        f"complete {max(completes.values()):.2f} s"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.instant", description=__doc__)
-    p.add_argument("--starts", type=int, default=3, help="cold starts per page (median)")
+    p.add_argument("--starts", type=int, default=3, help="cold starts per page (median); 0: none")
     p.add_argument("--sessions", type=int, default=20, help="tabs for the memory figure")
     args = p.parse_args(argv)
     import os
@@ -147,19 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with chromium() as browser:
-        print(
-            f"cold start, `streamlit run` -> first picture / page complete, median of {args.starts}:"
-        )
-        pictures, completes = {}, {}
-        for name, path in DEEP_LINKS.items():
-            times = [cold_start(browser, path) for _ in range(args.starts)]
-            pictures[name] = statistics.median(t for t, _ in times)
-            completes[name] = statistics.median(t for _, t in times)
-            print(f"  {name:24s} {pictures[name]:.2f} s / {completes[name]:.2f} s")
-        print(
-            f"  worst median: first picture {max(pictures.values()):.2f} s (target 1.5 s), "
-            f"complete {max(completes.values()):.2f} s"
-        )
+        if args.starts > 0:
+            cold_starts(browser, args.starts)
         with streamlit_process() as (url, process):
             walk = slide_walk(browser, url)
             times = [t for _, _, t in walk]

@@ -259,11 +259,14 @@ _warm_up_started = False
 WARM_UP_DELAY_S = 1.5  # lets the browser fetch the first page's scripts and images first
 
 
+_ml_stack_lock = threading.Lock()  # one thread imports them; another waits, then finds them
+
+
 def _import_ml_stack() -> None:
     """plotly, the parts of it styled() uses (plotly imports a validator module per
     property on first use: most of a first chart's cost), and pandas (tables). Without a
     session here: the same calls as styled(), with fixed values."""
-    with contextlib.suppress(Exception):  # the page that needs them reports the error
+    with _ml_stack_lock, contextlib.suppress(Exception):  # a page reports the error
         import pandas  # noqa: F401
         import plotly.graph_objects as go
 
@@ -339,3 +342,50 @@ def keep_alive() -> None:
     """Mark this session as watched now: every script run and polling fragment calls it,
     so a training nobody looks at can be paused (gvae.app.board)."""
     job_board().touch(*session_key())
+
+
+# -- Streamlit's lazily loaded frontend code, loaded while the first page is read ---------
+PRELOAD_KEY = "gvae_preload"  # None: not yet; "now": this run draws; "done"
+PRELOAD_JS = """
+export default function ({ data, setTriggerValue }) {
+  if (data.asked) return;
+  // Once the first page is drawn and the browser idle: this mounts at the end of the run.
+  setTimeout(() => requestIdleCallback(() => setTriggerValue("idle", true), { timeout: 1000 }),
+             300);
+}
+"""
+PRELOAD_CSS = """
+.st-key-gvae-preloaded { position: fixed; left: -10000px; top: 0; width: 320px;
+  visibility: hidden; pointer-events: none; }
+"""
+_preload_component = st.components.v2.component(
+    "gvae_preload", js=PRELOAD_JS, html="", isolate_styles=False
+)
+
+
+def _on_preload_idle() -> None:
+    st.session_state[PRELOAD_KEY] = "now"
+
+
+@st.fragment
+def preload_frontend() -> None:
+    """Draw a hidden chart, formula, code block and table once per session, as soon as the
+    first page is drawn: Streamlit's frontend fetches and compiles the code of each kind
+    of element (plotly.js, KaTeX, the code highlighter, the data grid: megabytes of
+    JavaScript) when a page first shows one, so without this the first slide with a chart
+    waited a second for it. A fragment: only this reruns, the page stays as it is."""
+    state = st.session_state.get(PRELOAD_KEY)
+    if state == "now":
+        st.session_state[PRELOAD_KEY] = "done"
+        _import_ml_stack()  # here or in the warm-up thread, never in both at once
+        st.html(f"<style>{PRELOAD_CSS}</style>")
+        with st.container(key="gvae-preloaded"):
+            figure = {"data": [{"type": "bar", "y": [1]}], "layout": {"height": 80}}
+            st.plotly_chart(figure, config={"staticPlot": True})
+            st.latex("x")
+            st.code("x", language="python")
+            st.dataframe({"x": [1]})
+    elif state is None:
+        _preload_component(
+            key="gvae_preload_idle", data={"asked": False}, on_idle_change=_on_preload_idle
+        )

@@ -5,11 +5,13 @@ Export page's files download at their stated sizes. Waits on state, never on tim
 import io
 import json
 import math
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from benchmarks.browser import CHROMIUM, wait_rendered
 from gvae.app.talk import PAGES, load_talk
@@ -229,3 +231,22 @@ def test_export_page_files_open_at_their_sizes(server, page):
         assert image.size == size, label
         if frames:
             assert getattr(image, "n_frames", 1) == frames, label
+
+
+def test_the_first_page_preloads_chart_formula_code_and_table_code_out_of_sight(server, page):
+    """Streamlit's frontend loads each kind of element's code when a page first shows one
+    (plotly.js alone is megabytes): the app draws one of each, hidden, once the first page
+    has settled, so the first slide with a chart does not wait for it."""
+    page.goto(server + "/")
+    hidden = page.locator(".st-key-gvae-preloaded")
+    expect(hidden.locator(".js-plotly-plot .main-svg").first).to_be_attached(timeout=30_000)
+    expect(hidden.locator(".katex").first).to_be_attached()
+    expect(hidden.locator("[data-testid='stCode']")).to_be_attached()
+    expect(hidden.locator("[data-testid='stDataFrame']")).to_be_attached()
+    assert page.locator(f"{MAIN} .js-plotly-plot").count() == 0  # Home draws no chart itself
+    box = hidden.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 0  # drawn, but off the screen
+    no_exception(page)
+    page.keyboard.press("PageDown")  # slide 1: the next run of this session draws none
+    expect(page).to_have_url(re.compile(r"slide=1"))
+    expect(hidden).to_have_count(0)
