@@ -347,8 +347,7 @@ def keep_alive() -> None:
 # -- Streamlit's lazily loaded frontend code, loaded while the first page is read ---------
 PRELOAD_KEY = "gvae_preload"  # None: not yet; "now": this run draws; "done"
 PRELOAD_JS = """
-export default function ({ data, setTriggerValue }) {
-  if (data.asked) return;
+export default function ({ setTriggerValue }) {
   // Once the first page is drawn and the browser idle: this mounts at the end of the run.
   setTimeout(() => requestIdleCallback(() => setTriggerValue("idle", true), { timeout: 1000 }),
              300);
@@ -386,6 +385,4 @@ def preload_frontend() -> None:
             st.code("x", language="python")
             st.dataframe({"x": [1]})
     elif state is None:
-        _preload_component(
-            key="gvae_preload_idle", data={"asked": False}, on_idle_change=_on_preload_idle
-        )
+        _preload_component(key="gvae_preload_idle", on_idle_change=_on_preload_idle)
