@@ -160,49 +160,12 @@ def explain(markdown: str, line: str | None = None) -> None:
         st.markdown(line)
 
 
-# Chart text at a projector's sizes (px): ticks, axis titles, figure and subplot titles.
-TALK_FONTS = {"tick": 18, "axis": 20, "title": 22, "legend": 18}
-TEXT_COLORS = {"light": "#1b1f24", "dark": "#e6edf3"}  # .streamlit/config.toml textColor
-DARK_HEATMAP = [[0.0, "#0f1419"], [1.0, "#79a7d8"]]  # dark backgroundColor to primaryColor
-
-
 def styled(figure):
-    """A copy of a Plotly figure in the app's theme and, in talk mode, at projector sizes.
+    """A copy of a Plotly figure in the page's theme and, in talk mode, at projector sizes
+    (gvae.app.figures.themed). Every page draws its charts through chart()."""
+    from gvae.app.figures import themed
 
-    Every page draws its charts through chart(), so this is the one place that styles
-    them. Text takes the theme's text colour (Streamlit's grey tick labels are 3.7:1 on
-    white) and a transparent background, so a chart never lights up a dark page."""
-    import plotly.graph_objects as go
-
-    from gvae.app.section_figures import IN_BOX
-
-    fig = go.Figure(figure)
-    color = TEXT_COLORS[theme()]
-    fig.update_layout(font_color=color, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-    # Set where Streamlit's template would: its colours are the browser's theme at the
-    # chart's first draw, which can be the other theme while the page switches in place.
-    fig.update_layout(title_font_color=color, legend_font_color=color)
-    fig.update_traces(
-        colorbar_tickfont_color=color,
-        colorbar_title_font_color=color,
-        selector=dict(type="heatmap"),
-    )
-    fig.update_xaxes(tickfont_color=color, title_font_color=color)
-    fig.update_yaxes(tickfont_color=color, title_font_color=color)
-    # A label with a background of its own (a box in a diagram) keeps the colour chosen
-    # for that background (section_figures.text_on).
-    fig.update_annotations(font_color=color, selector=lambda a: a.bgcolor is None)
-    if theme() == "dark":  # a heatmap's zero is the page's background, not a white block
-        fig.update_traces(colorscale=DARK_HEATMAP, selector=dict(type="heatmap"))
-    if talk_mode():
-        f = TALK_FONTS
-        fig.update_layout(font_size=f["tick"], title_font_size=f["title"])
-        fig.update_layout(legend_font_size=f["legend"], legend_itemwidth=30)
-        fig.update_xaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
-        fig.update_yaxes(tickfont_size=f["tick"], title_font_size=f["axis"])
-        fig.update_annotations(font_size=f["title"], selector=lambda a: a.name != IN_BOX)
-        fig.update_annotations(font_size=f["tick"], selector=dict(name=IN_BOX))  # fits its box
-    return fig
+    return themed(figure, theme(), talk_mode())
 
 
 def chart(figure, where=st, filename: str | None = None, **kwargs):
@@ -263,25 +226,19 @@ _ml_stack_lock = threading.Lock()  # one thread imports them; another waits, the
 
 
 def _import_ml_stack() -> None:
-    """plotly, the parts of it styled() uses (plotly imports a validator module per
-    property on first use: most of a first chart's cost), and pandas (tables). Without a
-    session here: the same calls as styled(), with fixed values."""
+    """plotly, the parts of it a chart uses (plotly imports a validator module per trace
+    type and property on first use: most of a first chart's cost), and pandas (tables)."""
     with _ml_stack_lock, contextlib.suppress(Exception):  # a page reports the error
         import pandas  # noqa: F401
         import plotly.graph_objects as go
 
-        import gvae.app.figures  # noqa: F401
+        from gvae.app.figures import themed
 
         fig = go.Figure([go.Scatter(x=[0], y=[0]), go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]])])
         fig.add_annotation(text="a", showarrow=False)
-        fig.update_layout(
-            font_color="#000", paper_bgcolor="#fff", font_size=20, legend_font_size=20
-        )
-        fig.update_layout(legend_itemwidth=30, title_font_size=20, plot_bgcolor="#fff")
-        fig.update_xaxes(tickfont_color="#000", title_font_color="#000", tickfont_size=20)
-        fig.update_yaxes(tickfont_color="#000", title_font_color="#000", title_font_size=20)
-        fig.update_annotations(font_color="#000", font_size=20)
-        fig.to_json()  # what st.plotly_chart sends
+        fig.update_layout(title="a", legend_font_size=20, height=100)
+        fig.update_xaxes(title="a")
+        themed(fig, "light", talk=True).to_json()  # what st.plotly_chart sends
 
 
 def warm_up_in_background() -> None:

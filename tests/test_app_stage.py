@@ -55,8 +55,8 @@ def test_chart_styling_reads_on_a_projector_and_in_the_dark():
     import plotly.graph_objects as go
     import streamlit as st
 
-    from gvae.app.figures import posterior_heatmap
-    from pages.common import TALK_FONTS, TEXT_COLORS, styled
+    from gvae.app.figures import TALK_FONTS, TEXT_COLORS, posterior_heatmap
+    from pages.common import styled
 
     q = np.full((20, 10), 0.1)
     original = posterior_heatmap(q)

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gvae.app.figures import COLORS, _layout
+from gvae.app.figures import COLORS, IN_BOX, _layout
 
 P_COLOR, Q_COLOR = "#4c78a8", "#f58518"
 ESTIMATOR_COLORS = {"reparam": "#54a24b", "score": "#e45756", "score_baseline": "#b279a2"}
@@ -466,11 +466,6 @@ def text_on(fill: str) -> str:
     """White or near-black, whichever reads better on `fill` (white on the orange box was
     2.5:1, under WCAG's 4.5)."""
     return max(("#ffffff", "#1b1f24"), key=lambda text: contrast_ratio(text, fill))
-
-
-# The name of a label drawn inside a shape of its figure: in talk mode it grows to the
-# ticks' size only (pages.common.styled), which its box is sized for, not to the titles'.
-IN_BOX = "in-box"
 
 
 def architecture_figure(stages: list[dict]) -> go.Figure:
