@@ -1,24 +1,26 @@
 """§4 The VAE loss: the ELBO of one digit from samples, and the importance-weighted bound
 tightening toward log p(x) as the number of samples grows."""
 
-import os
-
 import numpy as np
 import streamlit as st
 
-from gvae.app.bounds import IW_KS, binarize_digit, iw_curve, sample_terms
+from gvae.app.bounds import (
+    GALLERY_IW_REPEATS,
+    binarize_digit,
+    gallery_iw_curve,
+    sample_terms,
+)
 from gvae.app.gallery import load_gallery
 from gvae.app.images import image_grid
 from gvae.app.params import MAX_SEED, parse_choice, parse_seed
 from gvae.app.section_figures import iw_figure, sample_nll_figure
-from pages.common import current_model, explain, load, table, use_app_navigation
+from pages.common import current_model, explain, table, use_app_navigation
 from pages.state import keep, seed
 from pages.talk_kit import chart, gallery_digit_picker
 
 use_app_navigation()
 
 SAMPLE_COUNTS = [1, 4, 8, 16, 32, 64]
-IW_REPEATS = 16
 
 model, entry = current_model()
 images, labels, indices = load_gallery()
@@ -102,14 +104,8 @@ st.latex(
 )
 
 
-@st.cache_data(show_spinner="Scoring 1 to 1,000 samples…", max_entries=32)
-def cached_iw(path: str, sha256: str | None, mtime_ns: int, index: int) -> dict:
-    """The IW curve of one gallery digit, once per model file version."""
-    x = binarize_digit(load_gallery()[0][index], seed=0)
-    return iw_curve(load(path), x, IW_KS, repeats=IW_REPEATS, seed=0)
-
-
-curve = cached_iw(entry["path"], entry.get("sha256"), os.stat(entry["path"]).st_mtime_ns, index)
+with st.spinner("Scoring 1 to 1,000 samples…"):  # shown only if it takes over 0.5 s
+    curve = gallery_iw_curve(entry["path"], index)
 left, right = st.columns([3, 2], gap="large")
 with left:
     chart(iw_figure(curve), "elbo_iw", "elbo-iw-bound")
@@ -134,7 +130,7 @@ with right:
 explain(
     f"Burda et al. (2016): averaging k importance weights inside the log gives a bound that is "
     f"never looser than the ELBO and tightens toward −log p(x) as k grows. Each point is the mean "
-    f"of {IW_REPEATS} independent estimates, computed by gvae.metrics.image_bounds, the function "
+    f"of {GALLERY_IW_REPEATS} independent estimates, computed by gvae.metrics.image_bounds, the function "
     "that scores the shipped models (their cards report k = 1,000 over the whole test set). "
     "With k = 1 the bound is the ELBO itself, estimated from one sample."
 )

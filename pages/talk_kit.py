@@ -14,7 +14,9 @@ anything that uses them (sliders, radio groups, tabs, other components' own widg
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -303,6 +305,39 @@ def _current_slide(count: int) -> int:
     return number if 1 <= number <= count else 0
 
 
+_talk_bounds_lock = threading.Lock()
+_talk_bounds_started = False
+
+
+def warm_talk_bounds(slides: list[Slide]) -> None:
+    """Compute the ELBO slides' bound curves (about a second each) in a thread, once per
+    server, while the talk's first slides are shown, so that those slides come up at once."""
+    global _talk_bounds_started
+    with _talk_bounds_lock:
+        if _talk_bounds_started:
+            return
+        _talk_bounds_started = True
+    paths = {e["name"]: e["path"] for e in common.model_entries() if e["error"] is None}
+    if not paths:
+        return
+    jobs = sorted(
+        {
+            (paths.get(s.params.get("model"), next(iter(paths.values()))), int(s.params["digit"]))
+            for s in slides
+            if s.page == "elbo" and str(s.params.get("digit", "")).isdigit()
+        }
+    )
+
+    def work() -> None:
+        from gvae.app.bounds import gallery_iw_curve
+
+        for path, digit in jobs:
+            with contextlib.suppress(Exception):  # the slide itself reports a problem
+                gallery_iw_curve(path, digit)
+
+    threading.Thread(target=work, name="gvae-talk-bounds", daemon=True).start()
+
+
 def mount_talk_keys(page=None) -> None:
     """The global key listener (and the slide counter), for app.py's frame. On the Talk page
     (`page`, the one st.navigation is about to run) it follows another window's slides.
@@ -328,6 +363,7 @@ def mount_talk_keys(page=None) -> None:
         from gvae.app.reparam import torch_helper
 
         torch_helper.start()
+        warm_talk_bounds(slides)
     data = {  # lists as JSON text: a list in a component's data makes Streamlit import pandas
         "slides": json.dumps(
             [

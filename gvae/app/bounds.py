@@ -9,7 +9,10 @@ the shipped models); it tightens toward -log p(x) as the number of samples k gro
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import threading
 
 import numpy as np
 
@@ -86,3 +89,23 @@ def iw_curve(net: Network, x: np.ndarray, ks=IW_KS, repeats: int = 8, seed: int 
         "repeats": repeats,
         "seed": seed,
     }
+
+
+GALLERY_IW_REPEATS = 16  # independent estimates per k on the ELBO page's bound curve
+_gallery_iw_lock = threading.Lock()  # one computes a curve; another caller waits for it
+
+
+@functools.lru_cache(maxsize=32)
+def _gallery_iw_curve(path: str, mtime_ns: int, index: int) -> dict:
+    from gvae.app.gallery import load_gallery
+
+    x = binarize_digit(load_gallery()[0][index], seed=0)
+    return iw_curve(infer.load(path), x, IW_KS, repeats=GALLERY_IW_REPEATS, seed=0)
+
+
+def gallery_iw_curve(path: str, index: int) -> dict:
+    """The IW curve of gallery digit `index` under the model file at `path` (about a second
+    of numpy), once per file version and shared by every session: the talk computes its
+    slides' curves ahead (pages.talk_kit). Read-only: callers share the dict."""
+    with _gallery_iw_lock:
+        return _gallery_iw_curve(path, os.stat(path).st_mtime_ns, index)
