@@ -105,7 +105,7 @@ st.latex(
 
 
 with st.spinner("Scoring 1 to 1,000 samples…"):  # shown only if it takes over 0.5 s
-    curve = gallery_iw_curve(entry["path"], index)
+    curve = gallery_iw_curve(model, index)
 left, right = st.columns([3, 2], gap="large")
 with left:
     chart(iw_figure(curve), "elbo_iw", "elbo-iw-bound")

@@ -320,20 +320,22 @@ def warm_talk_bounds(slides: list[Slide]) -> None:
     paths = {e["name"]: e["path"] for e in common.model_entries() if e["error"] is None}
     if not paths:
         return
-    jobs = sorted(
-        {
-            (paths.get(s.params.get("model"), next(iter(paths.values()))), int(s.params["digit"]))
-            for s in slides
-            if s.page == "elbo" and str(s.params.get("digit", "")).isdigit()
-        }
-    )
+    wanted = {
+        (paths.get(s.params.get("model"), next(iter(paths.values()))), int(s.params["digit"]))
+        for s in slides
+        if s.page == "elbo" and str(s.params.get("digit", "")).isdigit()
+    }
+    jobs = []  # the networks loaded here, in the script's thread: once, as the pages do
+    for path, digit in sorted(wanted):
+        with contextlib.suppress(Exception):  # the slide itself reports a file it cannot load
+            jobs.append((common.load(path), digit))
 
     def work() -> None:
         from gvae.app.bounds import gallery_iw_curve
 
-        for path, digit in jobs:
+        for net, digit in jobs:
             with contextlib.suppress(Exception):  # the slide itself reports a problem
-                gallery_iw_curve(path, digit)
+                gallery_iw_curve(net, digit)
 
     threading.Thread(target=work, name="gvae-talk-bounds", daemon=True).start()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import threading
 
 import numpy as np
@@ -96,16 +95,17 @@ _gallery_iw_lock = threading.Lock()  # one computes a curve; another caller wait
 
 
 @functools.lru_cache(maxsize=32)
-def _gallery_iw_curve(path: str, mtime_ns: int, index: int) -> dict:
+def _gallery_iw_curve(net: Network, index: int) -> dict:
     from gvae.app.gallery import load_gallery
 
     x = binarize_digit(load_gallery()[0][index], seed=0)
-    return iw_curve(infer.load(path), x, IW_KS, repeats=GALLERY_IW_REPEATS, seed=0)
+    return iw_curve(net, x, IW_KS, repeats=GALLERY_IW_REPEATS, seed=0)
 
 
-def gallery_iw_curve(path: str, index: int) -> dict:
-    """The IW curve of gallery digit `index` under the model file at `path` (about a second
-    of numpy), once per file version and shared by every session: the talk computes its
-    slides' curves ahead (pages.talk_kit). Read-only: callers share the dict."""
+def gallery_iw_curve(net: Network, index: int) -> dict:
+    """The IW curve of gallery digit `index` (about a second of numpy), once per loaded
+    network: the app loads each file version once (pages.common.load), so every session
+    shares it, and the talk computes its slides' curves ahead (pages.talk_kit).
+    Read-only: callers share the dict."""
     with _gallery_iw_lock:
-        return _gallery_iw_curve(path, os.stat(path).st_mtime_ns, index)
+        return _gallery_iw_curve(net, index)
