@@ -54,9 +54,14 @@ def wait_complete(page, timeout_ms: int = 60_000) -> float:
     return time.perf_counter()
 
 
-FIRST_PICTURE_JS = """() => [...document.querySelectorAll(
-  "[data-testid='stMainBlockContainer'] :is(img, canvas, svg.main-svg, [data-testid=stBidiComponentIsolated])")]
-  .some(e => e.getBoundingClientRect().width > 40 && (e.tagName !== "IMG" || e.complete))"""
+# A page's first picture: its first image, canvas, chart or component drawn; for a page that
+# has none (the Talk page's list of slides), the page complete.
+FIRST_PICTURE_JS = f"""() => {{
+  const pictures = [...document.querySelectorAll(
+    "[data-testid='stMainBlockContainer'] :is(img, canvas, svg.main-svg, [data-testid=stBidiComponentIsolated])")];
+  if (pictures.length === 0) return ({COMPLETE_JS})();
+  return pictures.some(e => e.getBoundingClientRect().width > 40 && (e.tagName !== "IMG" || e.complete));
+}}"""
 
 
 def cold_start(browser, path: str) -> tuple[float, float]:
