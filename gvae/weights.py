@@ -217,6 +217,12 @@ def check_card(card, path) -> None:
         _finite(card["train_seconds"]) and card["train_seconds"] >= 0
     ):
         raise CheckpointError(path, "invalid model card: train_seconds must be a number")
+    runs = card.get("seed_runs", [])  # the estimator table's spread (gvae.app.estimators)
+    if not isinstance(runs, list) or not all(
+        isinstance(run, dict) and all(_finite(run.get(k)) for k in ("neg_elbo", "iw_nll"))
+        for run in runs
+    ):
+        raise CheckpointError(path, "invalid model card: malformed seed_runs")
     for key in ("train_config", "final_train_metrics"):
         if key in card and not isinstance(card[key], dict):
             raise CheckpointError(path, f"invalid model card: {key} must be a mapping")

@@ -274,6 +274,8 @@ def test_an_oversized_header_length_is_refused(tmp_path):
         ({"metrics": {"neg_elbo": "lots", "iw_nll": 1, "n_images": 1, "iw_samples": 1}}, "metrics"),
         ({"steps": -4}, "steps"),
         ({"train_config": "recipe"}, "train_config"),
+        ({"seed_runs": [{"neg_elbo": 96.0, "iw_nll": None}]}, "seed_runs"),
+        ({"seed_runs": "three"}, "seed_runs"),
     ],
 )
 def test_a_card_of_the_wrong_shape_is_refused(good, card, problem):
