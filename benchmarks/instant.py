@@ -2,10 +2,14 @@
 
     python -m benchmarks.instant                 # all of it, with the machine line
     python -m benchmarks.instant --starts 1      # quicker: one cold start per page
+    python -m benchmarks.instant --pages Home Talk --no-walk --sessions 2   # a part of it
 
-- cold start: `streamlit run` launched -> the deep-linked page complete (its title drawn,
-  no script running, no skeleton, no stale element, every image loaded), a fresh server
-  each time, median of --starts per page;
+- cold start: `streamlit run` launched -> the deep-linked page's first picture, and the page
+  complete (its title drawn, no script running, no skeleton, no stale element, every image
+  loaded), a fresh server each time, median of --starts per page;
+- Streamlit's own floor, measured the same way: an app of a title and one image, and one of
+  a title and one Plotly chart (no gvae code), so the cold starts read against what any
+  Streamlit app takes on this machine;
 - slide change: PageDown -> the next slide complete, over the whole talk on a warm server,
   first visits included (one walk in a fresh tab);
 - server memory: the server process's RSS after --sessions tabs have each opened a page
@@ -17,10 +21,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.browser import chromium, streamlit_process
+from benchmarks.browser import ROOT, chromium, streamlit_process
 from benchmarks.machine import cpu_model
 from gvae.app.talk import PAGES, load_talk, slide_url
 
@@ -64,10 +69,10 @@ FIRST_PICTURE_JS = f"""() => {{
 }}"""
 
 
-def cold_start(browser, path: str) -> tuple[float, float]:
+def cold_start(browser, path: str, root: Path = ROOT) -> tuple[float, float]:
     """Seconds from `streamlit run` to the page's first picture, and to the page complete."""
     start = time.perf_counter()
-    with streamlit_process() as (url, _):
+    with streamlit_process(root=root) as (url, _):
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(url + path)
         page.wait_for_function(FIRST_PICTURE_JS, timeout=60_000, polling="raf")
@@ -142,25 +147,72 @@ def server_memory(browser, url: str, process, sessions: int) -> tuple[float, boo
     return rss_kb / 1024, "libtorch" in maps
 
 
-def cold_starts(browser, starts: int) -> None:
+# Streamlit's floor: the least any app shows, timed like the pages. Not the project's code.
+FLOOR_APPS = {
+    "Streamlit alone: a title, an image": """
+import numpy as np
+import streamlit as st
+st.title("Floor")
+st.image(np.zeros((28, 28), dtype=np.uint8), width=200)
+""",
+    "Streamlit alone: a title, a chart": """
+import streamlit as st
+st.title("Floor")
+st.plotly_chart({"data": [{"type": "bar", "y": [1, 3, 2]}], "layout": {"height": 300}})
+""",
+}
+
+
+def floor_starts(browser, starts: int) -> None:
+    """Print the cold start of each floor app, median of `starts` fresh servers."""
+    print(f"Streamlit's floor, the same measure, median of {starts}:")
+    for name, script in FLOOR_APPS.items():
+        with tempfile.TemporaryDirectory(prefix="gvae-floor-") as folder:
+            (Path(folder) / "app.py").write_text(script)
+            times = [cold_start(browser, "/", Path(folder)) for _ in range(starts)]
+        picture, complete = (statistics.median(t[i] for t in times) for i in (0, 1))
+        print(f"  {name:36s} {picture:.2f} s / {complete:.2f} s")
+
+
+def cold_starts(browser, starts: int, pages: list[str]) -> None:
     """Print each deep link's cold start, median of `starts` fresh servers."""
     print(f"cold start, `streamlit run` -> first picture / page complete, median of {starts}:")
     pictures, completes = {}, {}
-    for name, path in DEEP_LINKS.items():
+    for name in pages:
+        path = DEEP_LINKS[name]
         times = [cold_start(browser, path) for _ in range(starts)]
         pictures[name] = statistics.median(t for t, _ in times)
         completes[name] = statistics.median(t for _, t in times)
-        print(f"  {name:24s} {pictures[name]:.2f} s / {completes[name]:.2f} s")
+        print(f"  {name:36s} {pictures[name]:.2f} s / {completes[name]:.2f} s")
     print(
         f"  worst median: first picture {max(pictures.values()):.2f} s (target 1.5 s), "
         f"complete {max(completes.values()):.2f} s"
     )
 
 
+def print_walk(walk: list[tuple[int, str, float]]) -> None:
+    times = [t for _, _, t in walk]
+    print(f"slide change, PageDown -> next slide complete, {len(walk)} changes:")
+    print(
+        f"  median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
+        "(targets 0.4 s and 1.0 s)"
+    )
+    print("  " + ", ".join(f"{n}:{PAGES[pg] or 'home'} {t:.2f}" for n, pg, t in walk))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.instant", description=__doc__)
     p.add_argument("--starts", type=int, default=3, help="cold starts per page (median); 0: none")
     p.add_argument("--sessions", type=int, default=20, help="tabs for the memory figure")
+    p.add_argument(
+        "--pages",
+        nargs="+",
+        choices=list(DEEP_LINKS),
+        default=list(DEEP_LINKS),
+        metavar="PAGE",
+        help="the pages to cold-start (default: all)",
+    )
+    p.add_argument("--no-walk", action="store_true", help="skip the walk through the talk")
     args = p.parse_args(argv)
     import os
     import platform
@@ -168,16 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with chromium() as browser:
         if args.starts > 0:
-            cold_starts(browser, args.starts)
+            floor_starts(browser, args.starts)
+            cold_starts(browser, args.starts, args.pages)
         with streamlit_process() as (url, process):
-            walk = slide_walk(browser, url)
-            times = [t for _, _, t in walk]
-            print(f"slide change, PageDown -> next slide complete, {len(walk)} changes:")
-            print(
-                f"  median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
-                "(targets 0.4 s and 1.0 s)"
-            )
-            print("  " + ", ".join(f"{n}:{PAGES[pg] or 'home'} {t:.2f}" for n, pg, t in walk))
+            if not args.no_walk:
+                print_walk(slide_walk(browser, url))
             rss, torch_loaded = server_memory(browser, url, process, args.sessions)
             print(
                 f"server memory, {args.sessions} tabs viewing pages: {rss:.0f} MB RSS "

@@ -89,3 +89,20 @@ def test_quality_benchmark_tiny(tmp_path):
 def test_app_benchmark_tiny():
     out = run("benchmarks.app", "editor", "playground", "--reruns", "2")
     assert "latent editor: one category change" in out and "playground: one tau change" in out
+
+
+@pytest.mark.browser
+def test_instant_benchmark_tiny():
+    from pathlib import Path
+
+    from benchmarks.browser import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    out = run(
+        "benchmarks.instant", "--starts", "1", "--pages", "Home", "--no-walk", "--sessions", "2"
+    )
+    assert (
+        "Streamlit alone: a title, an image" in out and "Streamlit alone: a title, a chart" in out
+    )
+    assert "Home" in out and "torch loaded: False" in out
