@@ -57,6 +57,8 @@ if "pg_k" not in st.session_state or state.slide_sets("p"):
     st.session_state.pg_k = len(params.parse_probs(st.session_state.pg_probs))
 state.seed("pg_tau", "tau", lambda t: params.parse_tau(t, *TAU_RANGE), 1.0)
 state.seed("pg_seed", "seed", params.parse_seed, 0)
+SAMPLE_COUNTS = [1_000, 10_000, 100_000]
+state.seed("pg_n", "n", params.parse_choice(SAMPLE_COUNTS), 10_000)
 st.session_state.setdefault("pg_ack", 0)
 
 
@@ -171,8 +173,9 @@ explain(
 )
 
 st.subheader("Gumbel-Max is exact")
-n = st.select_slider("Samples N", options=[1_000, 10_000, 100_000], value=10_000, key="pg_n")
+n = st.select_slider("Samples N", options=SAMPLE_COUNTS, key="pg_n")
 state.keep("pg_k", "pg_probs", "pg_seed", "pg_n")
+st.query_params["n"] = str(n)
 gumbel_max, inverse_cdf = frequencies(tuple(probs), n, seed)
 tolerance = pg.frequency_tolerance(probs, n)
 chart(

@@ -116,6 +116,18 @@ def test_gumbel_max_histogram_matches_pi_within_the_stated_tolerance(at):
     assert (np.abs(inverse_cdf - pi) < tolerance).all(), inverse_cdf
 
 
+def test_the_sample_count_comes_from_the_url_and_goes_back_to_it():
+    at = new_app({"n": "1000"}, page=PAGE)
+    assert at.select_slider(key="pg_n").value == 1_000 and at.query_params["n"] == "1000"
+    at.select_slider(key="pg_n").set_value(100_000).run()
+    assert at.query_params["n"] == "100000"
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()  # the kept value returns
+    assert at.select_slider(key="pg_n").value == 100_000
+    bad = new_app({"n": "7"}, page=PAGE)
+    assert bad.select_slider(key="pg_n").value == 10_000 and "n=" in bad.warning[0].value
+
+
 def test_k3_sends_the_simplex_noise_and_k4_does_not():
     at = new_app(page=PAGE)
     simplex = panel(at)["simplex"]
