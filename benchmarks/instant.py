@@ -147,6 +147,12 @@ def server_memory(browser, url: str, process, sessions: int) -> tuple[float, boo
     return rss_kb / 1024, "libtorch" in maps
 
 
+def median_start(browser, path: str, starts: int, root: Path = ROOT) -> tuple[float, float]:
+    """cold_start's two times, each the median over `starts` fresh servers."""
+    times = [cold_start(browser, path, root) for _ in range(starts)]
+    return statistics.median(t for t, _ in times), statistics.median(t for _, t in times)
+
+
 # Streamlit's floor: the least any app shows, timed like the pages. Not the project's code.
 FLOOR_APPS = {
     "Streamlit alone: a title, an image": """
@@ -169,8 +175,7 @@ def floor_starts(browser, starts: int) -> None:
     for name, script in FLOOR_APPS.items():
         with tempfile.TemporaryDirectory(prefix="gvae-floor-") as folder:
             (Path(folder) / "app.py").write_text(script)
-            times = [cold_start(browser, "/", Path(folder)) for _ in range(starts)]
-        picture, complete = (statistics.median(t[i] for t in times) for i in (0, 1))
+            picture, complete = median_start(browser, "/", starts, Path(folder))
         print(f"  {name:36s} {picture:.2f} s / {complete:.2f} s")
 
 
@@ -179,10 +184,7 @@ def cold_starts(browser, starts: int, pages: list[str]) -> None:
     print(f"cold start, `streamlit run` -> first picture / page complete, median of {starts}:")
     pictures, completes = {}, {}
     for name in pages:
-        path = DEEP_LINKS[name]
-        times = [cold_start(browser, path) for _ in range(starts)]
-        pictures[name] = statistics.median(t for t, _ in times)
-        completes[name] = statistics.median(t for _, t in times)
+        pictures[name], completes[name] = median_start(browser, DEEP_LINKS[name], starts)
         print(f"  {name:36s} {pictures[name]:.2f} s / {completes[name]:.2f} s")
     print(
         f"  worst median: first picture {max(pictures.values()):.2f} s (target 1.5 s), "

@@ -2,8 +2,11 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from benchmarks.browser import CHROMIUM
 
 pytestmark = pytest.mark.usefixtures("data_dir")
 
@@ -92,13 +95,8 @@ def test_app_benchmark_tiny():
 
 
 @pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
 def test_instant_benchmark_tiny():
-    from pathlib import Path
-
-    from benchmarks.browser import CHROMIUM
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     out = run(
         "benchmarks.instant", "--starts", "1", "--pages", "Home", "--no-walk", "--sessions", "2"
     )
